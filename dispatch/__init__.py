@@ -1,0 +1,1 @@
+"""The heart of ng112: domain model, event log, incident lifecycle and the composition root."""

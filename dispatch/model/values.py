@@ -1,0 +1,53 @@
+"""Small value types shared by calls, incidents and events."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+
+from dispatch.model.vocabulary import Ground
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Location:
+    """A position estimate: WGS84 degrees with an uncertainty radius and where it came from."""
+
+    lat: float
+    lon: float
+    radius_m: float | None = None
+    source: str = "caller"
+    at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.lat) and -90.0 <= self.lat <= 90.0):
+            raise ValueError("latitude must be a finite number within -90..90")
+        if not (math.isfinite(self.lon) and -180.0 <= self.lon <= 180.0):
+            raise ValueError("longitude must be a finite number within -180..180")
+        if self.radius_m is not None and not (
+            math.isfinite(self.radius_m) and 0.0 <= self.radius_m <= 1_000_000.0
+        ):
+            raise ValueError("radius_m must be a finite number within 0..1,000,000")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Placement:
+    """Where a location falls: il, ilçe and whose ground it is (from ``routing``)."""
+
+    in_service_area: bool
+    at_sea: bool
+    plate: int | None = None
+    province: str | None = None
+    district_code: str | None = None
+    district: str | None = None
+    ground: Ground | None = None
+    snapped_km: float | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Caller:
+    """Who called: a number, and what the caller or the network told us."""
+
+    number: str | None = None
+    name: str | None = None
+    language: str | None = None

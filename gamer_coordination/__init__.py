@@ -1,0 +1,1 @@
+"""GAMER coordination: live projections, dashboards over websockets, timelines and situation reports."""

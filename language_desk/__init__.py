@@ -1,0 +1,1 @@
+"""Language detection and the central foreign-language desk's queues and hand-back."""

@@ -1,0 +1,1 @@
+"""Where is it: il/ilçe and jurisdiction lookup on real boundaries, location fusion, travel times."""
