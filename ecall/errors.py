@@ -69,8 +69,8 @@ class UnsupportedMsdVersion(MsdDecodeError):  # noqa: N818 - the issue's error v
     """Octet 0 names an MSD version this codec does not know (only 1, 2 and 3 exist)."""
 
     def __init__(self, version: int) -> None:
-        # The version octet is protocol metadata, not personal data: it may be shown.
-        super().__init__(f"unsupported MSD version {version} (known: 1, 2, 3)")
+        # The message does not echo the octet (caller data); the attribute keeps it.
+        super().__init__("unsupported MSD version (known: 1, 2, 3)")
         self.version = version
 
 

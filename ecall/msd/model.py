@@ -75,14 +75,14 @@ class VehicleType(enum.StrEnum):
     @property
     def code(self) -> int:
         """The ASN.1 enumeration number (1..23)."""
-        return _VEHICLE_TYPE_ORDER.index(self) + 1
+        return _VEHICLE_TYPE_CODES[self]
 
     def defined_in(self, version: int) -> bool:
-        """Whether MSD format ``version`` defines this vehicle type."""
-        return self.code <= (23 if version >= 3 else 13)
+        """Whether MSD format ``version`` defines this vehicle type (13 before v3, then 23)."""
+        return _VEHICLE_TYPE_CODES[self] <= (23 if version >= 3 else 13)
 
 
-_VEHICLE_TYPE_ORDER: Final = tuple(VehicleType)
+_VEHICLE_TYPE_CODES: Final = {vehicle_type: code for code, vehicle_type in enumerate(VehicleType, 1)}
 
 
 class PropulsionStorage(enum.StrEnum):
