@@ -1,3 +1,4 @@
+# Copyright 2026 the ng112 authors. SPDX-License-Identifier: Apache-2.0
 """Golden EN 15722 MSD vectors: public implementations' bytes and pycrate's, against our codec.
 
 ``msd_golden.json`` holds, per version, MSD bytes that did not come from ng112's encoder: two
@@ -72,8 +73,9 @@ def test_pycrate_reads_golden_bytes_as_we_do(vector: dict[str, Any]) -> None:
     assert structure["messageIdentifier"] == expected["messageIdentifier"]
     assert structure["control"]["vehicleType"] == expected["vehicleType"]
     vin = structure["vehicleIdentificationNumber"]
-    assert "".join(vin[k] for k in ("isowmi", "isovds", "isovisModelyear", "isovisSeqPlant")) == (
-        expected["vin"]
+    assert (
+        "".join(vin[k] for k in ("isowmi", "isovds", "isovisModelyear", "isovisSeqPlant"))
+        == (expected["vin"])
     )
     assert structure["vehicleLocation"]["positionLatitude"] == expected["positionLatitude"]
     extra = message.get("optionalAdditionalData")
@@ -124,4 +126,7 @@ def test_relative_oid_read_as_octet_string_matches_pycrate_relative_oid() -> Non
     value["msd"][1]["optionalAdditionalData"]["oid"] = (8, 1, 300, 2**21, 5)
     msd = decode_msd(pycrate_encode(value))
     assert msd.additional_data == AdditionalData(oid=(8, 1, 300, 2**21, 5), data=b"\x00\xff\x10")
-    assert msd.to_json_dict()["additionalData"] == {"oid": "8.1.300.2097152.5", "data_hex": "00FF10"}
+    assert msd.to_json_dict()["additionalData"] == {
+        "oid": "8.1.300.2097152.5",
+        "data_hex": "00FF10",
+    }
