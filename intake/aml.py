@@ -313,7 +313,7 @@ class _Fields:
         return value
 
     def extra(self) -> Mapping[str, str]:
-        return MappingProxyType(dict(self._values))
+        return MappingProxyType({k: v for k, v in self._values.items() if v})
 
 
 def _number(
