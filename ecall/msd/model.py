@@ -82,7 +82,9 @@ class VehicleType(enum.StrEnum):
         return _VEHICLE_TYPE_CODES[self] <= (23 if version >= 3 else 13)
 
 
-_VEHICLE_TYPE_CODES: Final = {vehicle_type: code for code, vehicle_type in enumerate(VehicleType, 1)}
+_VEHICLE_TYPE_CODES: Final = {
+    vehicle_type: code for code, vehicle_type in enumerate(VehicleType, 1)
+}
 
 
 class PropulsionStorage(enum.StrEnum):
