@@ -1,1 +1,51 @@
-"""Where is it: il/ilçe and jurisdiction lookup on real boundaries, location fusion, travel times."""
+"""Where is it: il/ilçe and jurisdiction lookup on real boundaries, location fusion, travel times.
+
+Load a :class:`Gazetteer` once at start (``Gazetteer.load()``), then call
+``gazetteer.locate(lat, lon, radius_m)`` per call. :func:`fuse` combines a call's location
+evidence into one estimate. The data comes from ``python -m routing.build_data`` (see
+``routing/DATA.md``).
+"""
+
+from routing.boundaries import DistrictDataset, GroundDataset, RoutingSettings
+from routing.errors import (
+    BoundaryDataError,
+    DataBuildError,
+    InvalidCoordinates,
+    InvalidEvidence,
+    InvalidRadius,
+    RoutingError,
+    RoutingSettingsError,
+    UnknownProvince,
+)
+from routing.ground import Ground
+from routing.locate import (
+    BulkLocation,
+    DistrictInfo,
+    DistrictRef,
+    Gazetteer,
+    LocateResult,
+    ProvinceInfo,
+    ProvinceRef,
+)
+
+__all__ = [
+    "BoundaryDataError",
+    "BulkLocation",
+    "DataBuildError",
+    "DistrictDataset",
+    "DistrictInfo",
+    "DistrictRef",
+    "Gazetteer",
+    "Ground",
+    "GroundDataset",
+    "InvalidCoordinates",
+    "InvalidEvidence",
+    "InvalidRadius",
+    "LocateResult",
+    "ProvinceInfo",
+    "ProvinceRef",
+    "RoutingError",
+    "RoutingSettings",
+    "RoutingSettingsError",
+    "UnknownProvince",
+]
