@@ -1,0 +1,387 @@
+"""The HTTP API: routes, authentication, bad-input handling and metrics.
+
+Every handler gets the request's :class:`Principal` from the auth middleware and checks
+role and scope itself. Every rejection answers a 4xx with a machine-readable
+``{"error": {"code", "reason"}}`` (never echoing the input), writes nothing, and is
+counted in ``ng112_rejected_total``.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any, TypeVar
+
+import orjson
+from aiohttp import web
+from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+from pydantic import BaseModel, ValidationError
+
+from dispatch.adapters.schemas import ActionIn, CallIn
+from dispatch.adapters.views import call_json, incident_json, snapshot_json
+from dispatch.adapters.ws import Broadcaster
+from dispatch.core.decide import CommandRefused
+from dispatch.core.lifecycle import IllegalTransition
+from dispatch.model.access import DEVELOPMENT_PRINCIPAL, AccessDenied, Principal
+from dispatch.model.ids import CallId, CentreId
+from dispatch.model.vocabulary import Agency, IncidentStatus, Role
+from dispatch.service import Engine, UnknownIncident
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+M = TypeVar("M", bound=BaseModel)
+
+
+class Metrics:
+    """The process's Prometheus registry and the instruments handlers update."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.rejected = Counter(
+            "ng112_rejected", "Requests refused for bad input", ["code"], registry=self.registry
+        )
+        self.calls = Counter(
+            "ng112_calls_received", "Calls committed", ["channel"], registry=self.registry
+        )
+        self.retries = Counter(
+            "ng112_idempotent_retries", "Retries answered from the log", registry=self.registry
+        )
+        self.log_depth = Gauge(
+            "ng112_event_log_queue_depth", "Appends waiting for a commit", registry=self.registry
+        )
+        self.log_events = Gauge(
+            "ng112_event_log_committed_events", "Events committed", registry=self.registry
+        )
+        self.log_transactions = Gauge(
+            "ng112_event_log_transactions", "Commits made", registry=self.registry
+        )
+        self.stream_clients = Gauge(
+            "ng112_stream_clients", "Connected stream clients", registry=self.registry
+        )
+        self.stream_resyncs = Gauge(
+            "ng112_stream_resyncs", "Stream clients that fell behind", registry=self.registry
+        )
+        self.open_incidents = Gauge(
+            "ng112_open_incidents", "Open incidents", ["centre"], registry=self.registry
+        )
+
+
+class ApiError(Exception):
+    """An error answered as JSON with a status and a machine-readable code."""
+
+    def __init__(self, status: int, code: str, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.code = code
+        self.reason = reason
+
+
+ENGINE = web.AppKey("engine", Engine)
+BROADCASTER = web.AppKey("broadcaster", Broadcaster)
+METRICS = web.AppKey("metrics", Metrics)
+PRINCIPALS = web.AppKey("principals", dict[str, Principal])
+DEVELOPMENT = web.AppKey("development", bool)
+READY = web.AppKey("ready", dict[str, bool])
+PRINCIPAL = web.RequestKey("principal", Principal)
+
+
+def json_response(body: Any, status: int = 200) -> web.Response:
+    """A JSON response encoded with orjson."""
+    return web.Response(body=orjson.dumps(body), status=status, content_type="application/json")
+
+
+def error_response(status: int, code: str, reason: str) -> web.Response:
+    """The one shape of every error."""
+    return json_response({"error": {"code": code, "reason": reason}}, status)
+
+
+def _validation_reason(exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors(include_input=False, include_url=False)[:5]:
+        where = ".".join(str(p) for p in error["loc"]) or "body"
+        parts.append(f"{where}: {error['msg']}")
+    return "; ".join(parts)
+
+
+async def read_body(request: web.Request, model: type[M]) -> M:
+    """Parse a JSON body into ``model`` or raise a precise :class:`ApiError`."""
+    if request.content_type != "application/json":
+        raise ApiError(415, "unsupported_media_type", "send application/json")
+    raw = await request.read()
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise ApiError(400, "malformed_json", "the body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise ApiError(422, "invalid_body", "the body must be a JSON object")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ApiError(422, "invalid_body", _validation_reason(exc)) from None
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Turn domain refusals into precise 4xx answers and count them."""
+    metrics = request.app[METRICS]
+    try:
+        return await handler(request)
+    except ApiError as exc:
+        metrics.rejected.labels(exc.code).inc()
+        return error_response(exc.status, exc.code, exc.reason)
+    except web.HTTPRequestEntityTooLarge:
+        metrics.rejected.labels("body_too_large").inc()
+        return error_response(413, "body_too_large", "the body exceeds the configured limit")
+    except AccessDenied as exc:
+        metrics.rejected.labels("forbidden").inc()
+        return error_response(403, "forbidden", str(exc))
+    except UnknownIncident as exc:
+        metrics.rejected.labels("not_found").inc()
+        return error_response(404, "not_found", str(exc))
+    except IllegalTransition as exc:
+        metrics.rejected.labels("illegal_transition").inc()
+        return error_response(409, "illegal_transition", str(exc))
+    except CommandRefused as exc:
+        metrics.rejected.labels("refused").inc()
+        return error_response(409, "refused", str(exc))
+
+
+def _dev_principal(request: web.Request) -> Principal:
+    """Embedded mode: act as any role the request names (for the demo and tests)."""
+    role_name = request.headers.get("X-NG112-Role") or request.query.get("role")
+    if not role_name:
+        return DEVELOPMENT_PRINCIPAL
+    try:
+        role = Role(role_name)
+    except ValueError:
+        raise ApiError(400, "unknown_role", "unknown role") from None
+    province_text = request.headers.get("X-NG112-Province") or request.query.get("province")
+    agency_text = request.headers.get("X-NG112-Agency") or request.query.get("agency")
+    try:
+        province = int(province_text) if province_text else None
+        agency = Agency(agency_text) if agency_text else None
+    except ValueError:
+        raise ApiError(400, "invalid_scope", "province must be 1..81, agency a known one") from None
+    if province is not None and not 1 <= province <= 81:
+        raise ApiError(400, "invalid_scope", "province must be 1..81")
+    centre = CentreId(f"{province:02d}") if province else None
+    return Principal(
+        subject=f"dev-{role.value}", role=role, province=province, centre=centre, agency=agency
+    )
+
+
+def _token(request: web.Request) -> str | None:
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        return header.removeprefix("Bearer ").strip()
+    return request.query.get("token")
+
+
+def authenticate(request: web.Request) -> Principal:
+    """The principal behind a request (bearer token, or the development grant)."""
+    token = _token(request)
+    principals = request.app[PRINCIPALS]
+    if token is not None:
+        for known, principal in principals.items():
+            if hmac.compare_digest(known.encode(), token.encode()):
+                return principal
+        raise ApiError(401, "unauthenticated", "unknown token")
+    if request.app[DEVELOPMENT]:
+        return _dev_principal(request)
+    raise ApiError(401, "unauthenticated", "a bearer token is required")
+
+
+_PUBLIC = frozenset({"/healthz", "/readyz", "/metrics", "/api/v1/openapi.json"})
+
+
+@web.middleware
+async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Attach the principal to every non-public request."""
+    if request.path not in _PUBLIC and not request.path.startswith("/static/"):
+        request[PRINCIPAL] = authenticate(request)
+    return await handler(request)
+
+
+def principal_of(request: web.Request) -> Principal:
+    """The authenticated principal of a request."""
+    principal: Principal = request[PRINCIPAL]
+    return principal
+
+
+# -- handlers -----------------------------------------------------------------------------
+
+
+async def post_call(request: web.Request) -> web.Response:
+    """Ingest a call; 202 with its id once committed (the same id on a retry)."""
+    body = await read_body(request, CallIn)
+    engine = request.app[ENGINE]
+    ack = await engine.receive_call(body.to_command(), principal_of(request))
+    metrics = request.app[METRICS]
+    if ack.duplicate:
+        metrics.retries.inc()
+    else:
+        metrics.calls.labels(body.channel.value).inc()
+    return json_response(
+        {"call_id": ack.call_id, "incident_id": ack.incident_id, "seq": ack.seq}, 202
+    )
+
+
+async def get_call(request: web.Request) -> web.Response:
+    """One call."""
+    engine = request.app[ENGINE]
+    call = engine.state.calls.get(CallId(request.match_info["call_id"]))
+    if call is None:
+        raise ApiError(404, "not_found", "no such call")
+    principal = principal_of(request)
+    principal.require_read(call.placement.plate if call.placement else None)
+    return json_response(call_json(call, principal))
+
+
+def _parse_since(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise ApiError(400, "invalid_query", "since must be an ISO 8601 time") from None
+    if value.tzinfo is None:
+        raise ApiError(400, "invalid_query", "since must carry a UTC offset")
+    return value
+
+
+async def list_incidents(request: web.Request) -> web.Response:
+    """Incidents, filtered by province, agency, status and since."""
+    principal = principal_of(request)
+    principal.require_read(principal.province)
+    query = request.query
+    try:
+        province = int(query["province"]) if "province" in query else None
+        agency = Agency(query["agency"]) if "agency" in query else None
+        status = IncidentStatus(query["status"]) if "status" in query else None
+        limit = min(int(query.get("limit", "500")), 5000)
+    except ValueError:
+        raise ApiError(
+            400, "invalid_query", "province/limit integers, agency/status known values"
+        ) from None
+    since = _parse_since(query.get("since"))
+    incidents = []
+    for incident in reversed(request.app[ENGINE].state.incidents.values()):
+        plate = incident.plate
+        if not principal.sees_province(plate):
+            continue
+        if province is not None and plate != province:
+            continue
+        if agency is not None and agency not in incident.agencies:
+            continue
+        if status is not None and incident.status is not status:
+            continue
+        if since is not None and incident.opened_at < since:
+            continue
+        incidents.append(incident_json(incident, principal))
+        if len(incidents) >= limit:
+            break
+    return json_response({"incidents": incidents})
+
+
+async def get_incident(request: web.Request) -> web.Response:
+    """One incident with its timeline."""
+    engine = request.app[ENGINE]
+    incident = engine.incident(request.match_info["incident_id"])
+    principal = principal_of(request)
+    principal.require_read(incident.plate)
+    return json_response(incident_json(incident, principal, timeline=True))
+
+
+async def post_action(request: web.Request) -> web.Response:
+    """An operator's transition on an incident."""
+    body = await read_body(request, ActionIn)
+    principal = principal_of(request)
+    engine = request.app[ENGINE]
+    incident_id = request.match_info["incident_id"]
+    records = await engine.act(incident_id, body.to_command(principal.subject), principal)
+    incident = engine.incident(incident_id)
+    return json_response(
+        {
+            "incident": incident_json(incident, principal),
+            "seqs": [r.seq for r in records],
+        }
+    )
+
+
+async def stream(request: web.Request) -> web.StreamResponse:
+    """``GET /api/v1/stream``: a snapshot then every committed event (see ``ws``)."""
+    principal = principal_of(request)
+    principal.require_read(principal.province)
+    since_text = request.query.get("since")
+    try:
+        since = int(since_text) if since_text is not None else None
+    except ValueError:
+        raise ApiError(400, "invalid_query", "since must be a sequence number") from None
+    if since is not None and since < 0:
+        raise ApiError(400, "invalid_query", "since must be >= 0")
+    ws = web.WebSocketResponse(heartbeat=30, max_msg_size=64 * 1024)
+    await ws.prepare(request)
+    engine = request.app[ENGINE]
+    await request.app[BROADCASTER].serve(
+        ws,
+        principal,
+        since=since,
+        snapshot=lambda p: snapshot_json(engine.state, p),
+    )
+    await ws.close()
+    return ws
+
+
+async def healthz(_request: web.Request) -> web.Response:
+    """The process is alive."""
+    return json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    """The process has replayed its log and accepts work."""
+    ready = request.app[READY]
+    status = 200 if all(ready.values()) else 503
+    return json_response({"ready": all(ready.values()), "components": ready}, status)
+
+
+async def metrics_view(request: web.Request) -> web.Response:
+    """Prometheus text exposition."""
+    metrics = request.app[METRICS]
+    engine = request.app[ENGINE]
+    stats = engine.log.stats
+    metrics.log_depth.set(engine.log.queue_depth)
+    metrics.log_events.set(stats.events)
+    metrics.log_transactions.set(stats.transactions)
+    broadcaster = request.app[BROADCASTER]
+    metrics.stream_clients.set(broadcaster.subscriber_count)
+    metrics.stream_resyncs.set(broadcaster.stats.resyncs)
+    for centre, count in engine.state.open_by_centre.items():
+        metrics.open_incidents.labels(centre).set(count)
+    text = generate_latest(metrics.registry)
+    extra: list[bytes] = [line(engine) for line in EXTRA_METRICS]
+    return web.Response(
+        body=text + b"".join(extra),
+        content_type="text/plain",
+        charset="utf-8",
+        headers={"X-Content-Type-Options": "nosniff"},
+    )
+
+
+#: Other packages append functions that render more Prometheus text lines.
+EXTRA_METRICS: list[Callable[[Engine], bytes]] = []
+
+
+def add_routes(app: web.Application) -> None:
+    """The spine's routes."""
+    app.router.add_post("/api/v1/calls", post_call)
+    app.router.add_get("/api/v1/calls/{call_id}", get_call)
+    app.router.add_get("/api/v1/incidents", list_incidents)
+    app.router.add_get("/api/v1/incidents/{incident_id}", get_incident)
+    app.router.add_post("/api/v1/incidents/{incident_id}/actions", post_action)
+    app.router.add_get("/api/v1/stream", stream)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics_view)

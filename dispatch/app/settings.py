@@ -1,0 +1,87 @@
+"""Settings: one frozen object built at start and passed down; defaults are embedded mode.
+
+Precedence, lowest first: defaults, the TOML file (``--config`` or ``NG112_CONFIG``),
+environment variables (``NG112_HOST``, ``NG112_PORT``, ``NG112_DB`` ...), command-line
+options. Nothing reads the environment at import time: :func:`load_settings` is called by
+the CLI with the environment it was given.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from dispatch.model.vocabulary import Agency, Role
+
+
+class TokenGrant(BaseModel):
+    """A bearer token and the principal it authenticates."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    token: str = Field(min_length=16)
+    subject: str
+    role: Role
+    province: int | None = Field(default=None, ge=1, le=81)
+    centre: str | None = None
+    agency: Agency | None = None
+
+
+class Settings(BaseModel):
+    """Everything a running ng112 process is told."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8112, ge=0, le=65535)
+    db: str = "sqlite+aiosqlite:///./var/ng112.db"
+    db_schema: str | None = None
+    body_limit: int = Field(default=64 * 1024, ge=1024)
+    group_commit: bool = True
+    max_batch: int = Field(default=5000, ge=1)
+    stream_queue: int = Field(default=2048, ge=4)
+    boundaries: Path | None = None
+    load_boundaries: bool = True
+    development_mode: bool = True
+    tokens: tuple[TokenGrant, ...] = ()
+    shutdown_grace_s: float = Field(default=10.0, ge=0)
+    mqtt_url: str | None = None
+    embedded_broker: bool = True
+    mqtt_port: int = Field(default=1883, ge=0, le=65535)
+    desk_languages: tuple[str, ...] = ("en", "de", "ar", "ru")
+    tile_url: str | None = None
+
+
+_ENV = {
+    "NG112_HOST": "host",
+    "NG112_PORT": "port",
+    "NG112_DB": "db",
+    "NG112_DB_SCHEMA": "db_schema",
+    "NG112_MQTT_URL": "mqtt_url",
+    "NG112_MQTT_PORT": "mqtt_port",
+    "NG112_BOUNDARIES": "boundaries",
+}
+
+
+def load_settings(
+    *,
+    config_file: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Build the settings from a TOML file, the environment and explicit overrides."""
+    environ = environ or {}
+    values: dict[str, Any] = {}
+    path = config_file or (Path(environ["NG112_CONFIG"]) if "NG112_CONFIG" in environ else None)
+    if path is not None:
+        with path.open("rb") as handle:
+            values.update(tomllib.load(handle))
+    for name, field in _ENV.items():
+        if name in environ:
+            values[field] = environ[name]
+    values.update({f: v for f, v in (overrides or {}).items() if v is not None})
+    return Settings.model_validate(values)

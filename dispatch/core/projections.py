@@ -1,0 +1,312 @@
+"""Projections: calls, incidents with their timelines, units and queues, folded from the log.
+
+``State.apply`` is the ``evolve`` of the engine: it is fed every committed event in
+sequence order, at start (replay) and live, and is the only code that changes the views.
+Views are mutable records owned by the state; callers outside the engine get them
+through ``dispatch.service`` and must not change them.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from dispatch.model.events import (
+    CallAttached,
+    CallLocated,
+    CallReceived,
+    CallStatusChanged,
+    Event,
+    IncidentClassified,
+    IncidentOpened,
+    IncidentStatusChanged,
+    UnitDispatched,
+    UnitRegistered,
+    UnitStatusReported,
+)
+from dispatch.model.ids import CallId, CentreId, IncidentId, UnitId
+from dispatch.model.values import Caller, Location, Placement
+from dispatch.model.vocabulary import (
+    Agency,
+    CallStatus,
+    Channel,
+    IncidentStatus,
+    Priority,
+    UnitKind,
+    UnitStatus,
+)
+
+
+@dataclass(slots=True, frozen=True)
+class Recorded:
+    """A committed event with its sequence number."""
+
+    seq: int
+    event: Event
+
+
+@dataclass(slots=True, kw_only=True)
+class CallView:
+    """What is known about one call."""
+
+    call_id: CallId
+    incident_id: IncidentId
+    channel: Channel
+    centre: CentreId
+    caller: Caller
+    dialled: str
+    text: str | None
+    location: Location | None
+    placement: Placement | None
+    received_at: datetime
+    status: CallStatus = CallStatus.OFFERED
+    evidence: list[Location] = field(default_factory=list)
+    received: Recorded | None = None
+
+
+@dataclass(slots=True, kw_only=True)
+class IncidentView:
+    """One incident, its calls and its timeline from report to conclusion."""
+
+    incident_id: IncidentId
+    centre: CentreId
+    channel: Channel
+    opened_at: datetime
+    status: IncidentStatus = IncidentStatus.NEW
+    priority: Priority = Priority.PROMPT
+    incident_type: str | None = None
+    agencies: tuple[Agency, ...] = ()
+    location: Location | None = None
+    placement: Placement | None = None
+    calls: list[CallId] = field(default_factory=list)
+    units: list[UnitId] = field(default_factory=list)
+    merged_into: IncidentId | None = None
+    timeline: list[Recorded] = field(default_factory=list)
+    updated_seq: int = 0
+
+    @property
+    def plate(self) -> int | None:
+        """The province the incident is in, if known."""
+        return self.placement.plate if self.placement else None
+
+
+@dataclass(slots=True, kw_only=True)
+class UnitView:
+    """One unit: who it belongs to, where it is and what it is doing."""
+
+    unit_id: UnitId
+    kind: UnitKind
+    agency: Agency
+    centre: CentreId
+    callsign: str
+    status: UnitStatus = UnitStatus.AVAILABLE
+    location: Location | None = None
+    incident_id: IncidentId | None = None
+    updated_seq: int = 0
+
+
+@dataclass(slots=True)
+class State:
+    """Every projection the engine keeps in memory."""
+
+    calls: dict[CallId, CallView] = field(default_factory=dict)
+    incidents: dict[IncidentId, IncidentView] = field(default_factory=dict)
+    units: dict[UnitId, UnitView] = field(default_factory=dict)
+    #: idempotency key -> sequence number of the event that carried it
+    keys: dict[str, int] = field(default_factory=dict)
+    #: sequence number -> event, only for events that carry an idempotency key
+    keyed_events: dict[int, Event] = field(default_factory=dict)
+    last_seq: int = 0
+    open_by_centre: Counter[CentreId] = field(default_factory=Counter)
+
+    def apply(self, seq: int, event: Event) -> None:
+        """Fold one committed event into the projections (``evolve``)."""
+        if seq <= self.last_seq:
+            raise ValueError(f"events must be applied in order: {seq} after {self.last_seq}")
+        self.last_seq = seq
+        if event.idempotency_key is not None:
+            self.keys[event.idempotency_key] = seq
+            self.keyed_events[seq] = event
+        handler = _HANDLERS.get(type(event))
+        if handler is not None:
+            handler(self, seq, event)
+
+    def original(self, key: str) -> Recorded | None:
+        """The committed event that first carried an idempotency key, if any."""
+        seq = self.keys.get(key)
+        if seq is None:
+            return None
+        return Recorded(seq, self.keyed_events[seq])
+
+    def _touch(self, incident_id: IncidentId, seq: int, event: Event) -> IncidentView | None:
+        incident = self.incidents.get(incident_id)
+        if incident is not None:
+            incident.timeline.append(Recorded(seq, event))
+            incident.updated_seq = seq
+        return incident
+
+
+def _call_received(state: State, seq: int, event: Event) -> None:
+    assert isinstance(event, CallReceived)  # noqa: S101 - dispatch table guarantees it
+    state.calls[event.call_id] = CallView(
+        call_id=event.call_id,
+        incident_id=event.incident_id,
+        channel=event.channel,
+        centre=event.centre,
+        caller=event.caller,
+        dialled=event.dialled,
+        text=event.text,
+        location=event.location,
+        placement=event.placement,
+        received_at=event.occurred_at,
+        evidence=[event.location] if event.location else [],
+        received=Recorded(seq, event),
+    )
+
+
+def _call_status(state: State, seq: int, event: Event) -> None:
+    assert isinstance(event, CallStatusChanged)  # noqa: S101
+    call = state.calls.get(event.call_id)
+    if call is None:
+        return
+    call.status = event.status
+    if event.centre is not None:
+        call.centre = event.centre
+    state._touch(call.incident_id, seq, event)  # noqa: SLF001 - same module
+
+
+def _call_located(state: State, seq: int, event: Event) -> None:
+    assert isinstance(event, CallLocated)  # noqa: S101
+    call = state.calls.get(event.call_id)
+    if call is None:
+        return
+    call.evidence.append(event.evidence)
+    call.location = event.best
+    call.placement = event.placement or call.placement
+    incident = state._touch(call.incident_id, seq, event)  # noqa: SLF001
+    if incident is not None and incident.calls and incident.calls[0] == call.call_id:
+        incident.location = event.best
+        incident.placement = event.placement or incident.placement
+
+
+def _incident_opened(state: State, seq: int, event: Event) -> None:
+    assert isinstance(event, IncidentOpened)  # noqa: S101
+    incident = IncidentView(
+        incident_id=event.incident_id,
+        centre=event.centre,
+        channel=event.channel,
+        opened_at=event.occurred_at,
+        priority=event.priority,
+        incident_type=event.incident_type,
+        agencies=event.agencies,
+        location=event.location,
+        placement=event.placement,
+        calls=[event.call_id],
+        updated_seq=seq,
+    )
+    call = state.calls.get(event.call_id)
+    if call is not None and call.received is not None:
+        incident.timeline.append(call.received)
+    incident.timeline.append(Recorded(seq, event))
+    state.incidents[event.incident_id] = incident
+    state.open_by_centre[event.centre] += 1
+
+
+def _incident_status(state: State, seq: int, event: Event) -> None:
+    assert isinstance(event, IncidentStatusChanged)  # noqa: S101
+    incident = state._touch(event.incident_id, seq, event)  # noqa: SLF001
+    if incident is None:
+        return
+    was_open = incident.status.is_open
+    incident.status = event.status
+    if event.merged_into is not None:
+        incident.merged_into = event.merged_into
+    if was_open and not event.status.is_open:
+        state.open_by_centre[incident.centre] -= 1
+
+
+def _incident_classified(state: State, seq: int, event: Event) -> None:
+    assert isinstance(event, IncidentClassified)  # noqa: S101
+    incident = state._touch(event.incident_id, seq, event)  # noqa: SLF001
+    if incident is None:
+        return
+    incident.incident_type = event.incident_type
+    incident.priority = event.priority
+    incident.agencies = event.agencies
+
+
+def _call_attached(state: State, seq: int, event: Event) -> None:
+    assert isinstance(event, CallAttached)  # noqa: S101
+    incident = state._touch(event.incident_id, seq, event)  # noqa: SLF001
+    call = state.calls.get(event.call_id)
+    if incident is None or call is None:
+        return
+    if event.call_id not in incident.calls:
+        incident.calls.append(event.call_id)
+    call.incident_id = event.incident_id
+
+
+def _unit_registered(state: State, seq: int, event: Event) -> None:
+    assert isinstance(event, UnitRegistered)  # noqa: S101
+    state.units[event.unit_id] = UnitView(
+        unit_id=event.unit_id,
+        kind=event.kind,
+        agency=event.agency,
+        centre=event.centre,
+        callsign=event.callsign,
+        location=event.location,
+        updated_seq=seq,
+    )
+
+
+def _unit_status(state: State, seq: int, event: Event) -> None:
+    assert isinstance(event, UnitStatusReported)  # noqa: S101
+    unit = state.units.get(event.unit_id)
+    if unit is None:
+        return
+    unit.status = event.status
+    unit.updated_seq = seq
+    if event.location is not None:
+        unit.location = event.location
+    if event.status in {UnitStatus.AVAILABLE, UnitStatus.OUT_OF_SERVICE}:
+        unit.incident_id = None
+    elif event.incident_id is not None:
+        unit.incident_id = event.incident_id
+    if unit.incident_id is not None:
+        state._touch(unit.incident_id, seq, event)  # noqa: SLF001
+
+
+def _unit_dispatched(state: State, seq: int, event: Event) -> None:
+    assert isinstance(event, UnitDispatched)  # noqa: S101
+    incident = state._touch(event.incident_id, seq, event)  # noqa: SLF001
+    unit = state.units.get(event.unit_id)
+    if unit is not None:
+        unit.status = UnitStatus.DISPATCHED
+        unit.incident_id = event.incident_id
+        unit.updated_seq = seq
+    if incident is not None and event.unit_id not in incident.units:
+        incident.units.append(event.unit_id)
+
+
+_HANDLERS: dict[type[Event], Callable[[State, int, Event], None]] = {
+    CallReceived: _call_received,
+    CallStatusChanged: _call_status,
+    CallLocated: _call_located,
+    IncidentOpened: _incident_opened,
+    IncidentStatusChanged: _incident_status,
+    IncidentClassified: _incident_classified,
+    CallAttached: _call_attached,
+    UnitRegistered: _unit_registered,
+    UnitStatusReported: _unit_status,
+    UnitDispatched: _unit_dispatched,
+}
+
+
+Handler = Callable[[State, int, Event], None]
+
+
+def register_handler(event_class: type[Event], handler: Handler) -> None:
+    """Let another package's events fold into the state (the composition root calls this)."""
+    _HANDLERS[event_class] = handler

@@ -1,0 +1,73 @@
+"""Ports: the protocols through which dispatch's service uses other packages and the world.
+
+Other packages implement these (``routing`` places points; a clock is injected), and
+channel packages call the service through :class:`Intake`. Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+
+from dispatch.core.decide import ReceiveCall
+from dispatch.core.projections import Recorded
+from dispatch.model.access import Principal
+from dispatch.model.events import Event
+from dispatch.model.ids import CallId, IncidentId
+from dispatch.model.values import Placement
+
+
+class Clock(Protocol):
+    """Where the engine gets the time; tests inject a controlled one."""
+
+    def now(self) -> datetime:
+        """The current aware UTC time."""
+        ...
+
+
+class SystemClock:
+    """The real wall clock, in UTC."""
+
+    def now(self) -> datetime:
+        """The current aware UTC time."""
+        return datetime.now(UTC)
+
+
+class Locator(Protocol):
+    """Places a point: il, ilçe, ground (``routing`` implements it)."""
+
+    def place(self, lat: float, lon: float, radius_m: float | None) -> Placement:
+        """Where the point falls."""
+        ...
+
+
+class NoLocator:
+    """A locator that knows nothing (used where no boundaries are loaded)."""
+
+    def place(self, lat: float, lon: float, radius_m: float | None) -> Placement:  # noqa: ARG002
+        """Every point is of unknown placement."""
+        return Placement(in_service_area=False, at_sea=False)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallAck:
+    """What an ingest answers once the call is committed."""
+
+    call_id: CallId
+    incident_id: IncidentId
+    seq: int
+    duplicate: bool = False
+
+
+class Intake(Protocol):
+    """How channel packages hand calls and other events to the engine."""
+
+    async def receive_call(self, command: ReceiveCall, principal: Principal) -> CallAck:
+        """Commit a new call (idempotent on the command's key) and acknowledge it."""
+        ...
+
+    async def record(self, events: Sequence[Event]) -> list[Recorded]:
+        """Commit events produced by a channel's own pure logic."""
+        ...

@@ -1,0 +1,195 @@
+"""The engine: commands in, committed events out, projections and streams fed in order.
+
+Flow for every command (``STYLE.md`` section 4): look up what it needs, ``decide``
+(pure), append to the log (group commit), and only then acknowledge. Commands on the same
+incident run one at a time under that incident's lock, so each decides against the state
+its predecessor committed; different incidents proceed in parallel and share commits.
+A retry with a known idempotency key gets the original answer and writes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+
+from dispatch.adapters.store import EventLog
+from dispatch.core.decide import (
+    CommandRefused,
+    IncidentAction,
+    ReceiveCall,
+    decide_action,
+    decide_receive_call,
+)
+from dispatch.core.projections import IncidentView, Recorded, State
+from dispatch.model.access import Principal
+from dispatch.model.events import CallReceived, Event
+from dispatch.model.ids import IncidentId, new_call_id, new_incident_id
+from dispatch.ports import CallAck, Clock, Locator, NoLocator, SystemClock
+
+logger = logging.getLogger(__name__)
+
+
+class UnknownIncident(LookupError):  # noqa: N818 - names the refusal
+    """No incident has that id."""
+
+
+class KeyedLocks:
+    """One lock per key, dropped when nobody holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    @asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        """Hold the lock for ``key``."""
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+    def __len__(self) -> int:
+        return len(self._locks)
+
+
+class Engine:
+    """Commands, the log and the projections of one ng112 process."""
+
+    def __init__(
+        self,
+        log: EventLog,
+        *,
+        locator: Locator | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.log = log
+        self.state = State()
+        self.locator: Locator = locator or NoLocator()
+        self.clock: Clock = clock or SystemClock()
+        self._locks = KeyedLocks()
+        self._in_flight: dict[str, asyncio.Future[CallAck]] = {}
+        log.add_listener(self._apply)
+
+    def _apply(self, records: Sequence[Recorded]) -> None:
+        for record in records:
+            self.state.apply(record.seq, record.event)
+
+    async def rebuild(self) -> int:
+        """Fold the whole log into fresh projections; returns how many events were read."""
+        self.state = State()
+        count = 0
+        async for page in self.log.replay():
+            self._apply(page)
+            count += len(page)
+        logger.info("projections rebuilt from %d events", count)
+        return count
+
+    # -- calls ----------------------------------------------------------------------------
+
+    async def receive_call(self, command: ReceiveCall, principal: Principal) -> CallAck:
+        """Commit a new call and its incident; a retry returns the original ack."""
+        principal.require_ingest()
+        key = command.idempotency_key
+        if key is not None:
+            known = self._known_call(key)
+            if known is not None:
+                return known
+            pending = self._in_flight.get(key)
+            if pending is not None:
+                original = await asyncio.shield(pending)
+                return CallAck(
+                    call_id=original.call_id,
+                    incident_id=original.incident_id,
+                    seq=original.seq,
+                    duplicate=True,
+                )
+            future: asyncio.Future[CallAck] = asyncio.get_running_loop().create_future()
+            self._in_flight[key] = future
+            try:
+                ack = await self._commit_call(command)
+            except BaseException as exc:
+                future.set_exception(exc)
+                future.exception()  # mark retrieved: the retry, if any, re-raises it
+                raise
+            else:
+                future.set_result(ack)
+                return ack
+            finally:
+                del self._in_flight[key]
+        return await self._commit_call(command)
+
+    def _known_call(self, key: str) -> CallAck | None:
+        original = self.state.original(key)
+        if original is None or not isinstance(original.event, CallReceived):
+            return None
+        return CallAck(
+            call_id=original.event.call_id,
+            incident_id=original.event.incident_id,
+            seq=original.seq,
+            duplicate=True,
+        )
+
+    async def _commit_call(self, command: ReceiveCall) -> CallAck:
+        placement = None
+        if command.location is not None:
+            loc = command.location
+            placement = self.locator.place(loc.lat, loc.lon, loc.radius_m)
+        call_id, incident_id = new_call_id(), new_incident_id()
+        events = decide_receive_call(
+            command,
+            call_id=call_id,
+            incident_id=incident_id,
+            placement=placement,
+            now=self.clock.now(),
+        )
+        seqs = await self.log.append(events)
+        return CallAck(call_id=call_id, incident_id=incident_id, seq=seqs[0])
+
+    # -- incidents ------------------------------------------------------------------------
+
+    def incident(self, incident_id: str) -> IncidentView:
+        """The incident with this id, or :class:`UnknownIncident`."""
+        incident = self.state.incidents.get(IncidentId(incident_id))
+        if incident is None:
+            raise UnknownIncident(f"no incident {incident_id}")
+        return incident
+
+    async def act(
+        self, incident_id: str, command: IncidentAction, principal: Principal
+    ) -> list[Recorded]:
+        """Apply an operator's action; returns the committed events (or the original ones)."""
+        incident = self.incident(incident_id)
+        principal.require_incident_action(incident.plate)
+        key = command.idempotency_key
+        async with self._locks.hold(incident_id):
+            if key is not None:
+                original = self.state.original(key)
+                if original is not None:
+                    return [original]
+            incident = self.incident(incident_id)
+            target = None
+            if command.into is not None:
+                target = self.state.incidents.get(command.into)
+                if target is None:
+                    raise CommandRefused(f"no incident {command.into} to merge into")
+            events = decide_action(incident, command, now=self.clock.now(), target=target)
+            seqs = await self.log.append(events)
+        return [Recorded(seq, event) for seq, event in zip(seqs, events, strict=True)]
+
+    async def record(self, events: Sequence[Event]) -> list[Recorded]:
+        """Commit events that a channel package decided on its own."""
+        seqs = await self.log.append(events)
+        return [Recorded(seq, event) for seq, event in zip(seqs, events, strict=True)]
+
+    @property
+    def lock_count(self) -> int:
+        """Incidents with a command in progress (a gauge)."""
+        return len(self._locks)
