@@ -1,0 +1,228 @@
+"""Folding and keyword matching for call texts in Turkish, English, German, Arabic and Russian.
+
+Callers and call-takers type fast: "yangin var" for "yangın var", "HASTANEYE" in capitals,
+"yanign" with two letters swapped. This module folds text so that such variants compare equal
+and matches keyword stems against it, robust to suffixes (Turkish and Russian inflect, Arabic
+attaches the article and conjunctions) and to one typing error in longer words.
+
+Folding (:func:`fold`): Turkish case rules (``İ`` → ``i``, ``I`` → ``ı``) before lowering, then
+compatibility decomposition with every combining mark dropped (``ş`` → ``s``, ``ü`` → ``u``,
+Arabic short vowels and hamza seats, Russian ``ё`` → ``е``), dotless ``ı`` → ``i``, ``ß`` →
+``ss``, Arabic ``ة`` → ``ه``, ``ى`` → ``ي`` and the tatweel removed.
+
+Keyword specs (the classifier's table is written in them):
+
+- ``word`` matches any token that starts with the folded stem (``yangin`` matches
+  ``yangini``); stems of six letters or more also match with one edit (insertion, deletion,
+  substitution or swap of neighbours) when the token matches no stem exactly;
+- ``word$`` matches only that exact token (``kaza$`` does not match ``kazan``);
+- ``*word`` matches any token that contains the stem, for German compounds
+  (``*unfall`` matches ``verkehrsunfall``);
+- ``two words`` is a phrase: its parts in order, with at most one other token between them;
+- a match directly followed by the Turkish negation ``yok`` or ``değil`` does not count.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+#: Longest text that is looked at; the rest is ignored (a call-taker's note is far shorter).
+MAX_TEXT_CHARS = 4_000
+
+#: Shortest stem that also matches with one typing error.
+FUZZY_MIN_LEN = 6
+
+_TOKEN = re.compile(r"\w+")
+_NEGATIONS = frozenset({"yok", "yoktur", "degil", "degildir", "degilim", "degiliz"})
+_ARABIC_ARTICLE = "ال"
+_ARABIC_PREFIXES = ("وبال", "وال", "بال", "فال", "كال", "لل", "و", "ف", "ب")
+_LATE_MAP = str.maketrans({"ı": "i", "ß": "ss", "ة": "ه", "ى": "ي", "ـ": None, "’": "'"})
+
+
+def fold(text: str) -> str:
+    """Fold text for matching: Turkish-aware lower case without diacritics (see module doc)."""
+    lowered = text.replace("İ", "i").replace("I", "ı").lower()
+    decomposed = unicodedata.normalize("NFKD", lowered)
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return stripped.translate(_LATE_MAP)
+
+
+def tokens(text: str) -> list[str]:
+    """The folded word tokens of a text (at most :data:`MAX_TEXT_CHARS` characters read)."""
+    return _TOKEN.findall(fold(text[:MAX_TEXT_CHARS]))
+
+
+def _variants(token: str) -> tuple[str, ...]:
+    """A token and, for Arabic, the token without its attached article and conjunctions."""
+    if not token or not ("\u0600" <= token[0] <= "\u06ff"):
+        return (token,)
+    found = [token]
+    for prefix in _ARABIC_PREFIXES:
+        if token.startswith(prefix) and len(token) - len(prefix) >= 2:
+            rest = token[len(prefix) :]
+            found.append(rest)
+            if rest.startswith(_ARABIC_ARTICLE) and len(rest) > 3:
+                found.append(rest[2:])
+    if token.startswith(_ARABIC_ARTICLE) and len(token) > 3:
+        found.append(token[2:])
+    return tuple(dict.fromkeys(found))
+
+
+def _deletions(word: str) -> set[str]:
+    return {word[:i] + word[i + 1 :] for i in range(len(word))} | {word}
+
+
+def within_one_edit(a: str, b: str) -> bool:
+    """Whether two strings differ by at most one insertion, deletion, substitution or swap."""
+    if a == b:
+        return True
+    la, lb = len(a), len(b)
+    if abs(la - lb) > 1:
+        return False
+    if la == lb:
+        diff = [i for i in range(la) if a[i] != b[i]]
+        if len(diff) == 1:
+            return True
+        return (
+            len(diff) == 2
+            and diff[1] == diff[0] + 1
+            and a[diff[0]] == b[diff[1]]
+            and a[diff[1]] == b[diff[0]]
+        )
+    short, long_ = (a, b) if la < lb else (b, a)
+    i = 0
+    while i < len(short) and short[i] == long_[i]:
+        i += 1
+    return short[i:] == long_[i + 1 :]
+
+
+@dataclass(frozen=True, slots=True)
+class _Word:
+    form: str
+    exact: bool
+    infix: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Keyword:
+    """A compiled keyword spec: the folded phrase parts as word ids, and the spec itself."""
+
+    spec: str
+    parts: tuple[int, ...]
+
+
+class Lexicon:
+    """A set of keyword specs compiled for fast matching against many texts.
+
+    Build it once (at import, from a static table); :meth:`match` is then pure and cheap:
+    one dictionary look-up per token prefix, plus a one-edit neighbourhood search for tokens
+    that match nothing exactly.
+    """
+
+    __slots__ = ("_by_exact", "_by_prefix", "_fuzzy", "_fuzzy_lengths", "_infixes", "_words")
+
+    def __init__(self) -> None:
+        self._words: list[_Word] = []
+        self._by_exact: dict[str, list[int]] = {}
+        self._by_prefix: dict[str, list[int]] = {}
+        self._fuzzy: dict[tuple[int, str], set[int]] = {}
+        self._fuzzy_lengths: set[int] = set()
+        self._infixes: list[tuple[str, int]] = []
+
+    def _word_id(self, raw: str) -> int:
+        exact = raw.endswith("$")
+        infix = raw.startswith("*")
+        form = fold(raw.rstrip("$").lstrip("*"))
+        if not _TOKEN.fullmatch(form):
+            raise ValueError("a keyword part must be one word")
+        word = _Word(form, exact, infix)
+        for index, known in enumerate(self._words):
+            if known == word:
+                return index
+        index = len(self._words)
+        self._words.append(word)
+        if infix:
+            self._infixes.append((form, index))
+        elif exact:
+            self._by_exact.setdefault(form, []).append(index)
+        else:
+            self._by_prefix.setdefault(form, []).append(index)
+            if len(form) >= FUZZY_MIN_LEN:
+                self._fuzzy_lengths.add(len(form))
+                for variant in _deletions(form):
+                    self._fuzzy.setdefault((len(form), variant), set()).add(index)
+        return index
+
+    def compile(self, spec: str) -> Keyword:
+        """Compile one keyword spec (see the module docstring for the syntax)."""
+        parts = spec.split()
+        if not parts:
+            raise ValueError("a keyword spec must not be empty")
+        return Keyword(spec=spec, parts=tuple(self._word_id(part) for part in parts))
+
+    def _exact_ids(self, token: str) -> set[int]:
+        ids: set[int] = set()
+        for variant in _variants(token):
+            ids.update(self._by_exact.get(variant, ()))
+            for end in range(1, len(variant) + 1):
+                ids.update(self._by_prefix.get(variant[:end], ()))
+            ids.update(index for form, index in self._infixes if form in variant)
+        return ids
+
+    def _fuzzy_ids(self, token: str) -> set[int]:
+        ids: set[int] = set()
+        for variant in _variants(token):
+            for length in self._fuzzy_lengths:
+                if len(variant) < length - 1:
+                    continue
+                for cut in (length - 1, length, length + 1):
+                    piece = variant[:cut]
+                    if len(piece) != cut:
+                        continue
+                    for deleted in _deletions(piece):
+                        for word_id in self._fuzzy.get((length, deleted), ()):
+                            if within_one_edit(self._words[word_id].form, piece):
+                                ids.add(word_id)
+        return ids
+
+    def word_matches(self, words: Sequence[str]) -> list[set[int]]:
+        """For each token, the ids of the keyword words it matches (exactly, else fuzzily)."""
+        matched: list[set[int]] = []
+        for token in words:
+            ids = self._exact_ids(token)
+            if not ids and len(token) >= FUZZY_MIN_LEN - 1:
+                ids = self._fuzzy_ids(token)
+            matched.append(ids)
+        return matched
+
+    @staticmethod
+    def found(keyword: Keyword, words: Sequence[str], matched: Sequence[set[int]]) -> bool:
+        """Whether a compiled keyword occurs in tokens already run through :meth:`word_matches`."""
+        first, rest = keyword.parts[0], keyword.parts[1:]
+        for start, ids in enumerate(matched):
+            if first not in ids:
+                continue
+            end = _follow(rest, matched, start)
+            if end is None:
+                continue
+            if end + 1 < len(words) and words[end + 1] in _NEGATIONS:
+                continue
+            return True
+        return False
+
+
+def _follow(rest: Iterable[int], matched: Sequence[set[int]], start: int) -> int | None:
+    """Where a phrase that begins at ``start`` ends, allowing one token between parts."""
+    position = start
+    for part in rest:
+        for step in (1, 2):
+            candidate = position + step
+            if candidate < len(matched) and part in matched[candidate]:
+                position = candidate
+                break
+        else:
+            return None
+    return position
