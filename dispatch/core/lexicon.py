@@ -44,9 +44,9 @@ _LATE_MAP = str.maketrans({"ı": "i", "ß": "ss", "ة": "ه", "ى": "ي", "ـ": 
 
 def fold(text: str) -> str:
     """Fold text for matching: Turkish-aware lower case without diacritics (see module doc)."""
-    lowered = text.replace("İ", "i").replace("I", "ı").lower()
-    decomposed = unicodedata.normalize("NFKD", lowered)
-    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    decomposed = unicodedata.normalize("NFKD", text.replace("İ", "i"))
+    lowered = decomposed.replace("I", "ı").lower()
+    stripped = "".join(ch for ch in lowered if not unicodedata.combining(ch))
     return stripped.translate(_LATE_MAP)
 
 
