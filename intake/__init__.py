@@ -1,1 +1,55 @@
-"""Call intake channels: phone and CTI events, AML and PIDF-LO location, text chat, sign-language video, panic apps."""
+"""Call intake channels: phone and CTI events, AML and PIDF-LO location, text chat,
+sign-language video, panic apps."""
+
+from intake.aml import AmlMethod, AmlReport, AmlTransport, AmlWarning, parse_aml, parse_aml_https
+from intake.errors import (
+    AmlError,
+    AmlHmacMismatch,
+    AmlSyntaxError,
+    AmlTooLong,
+    AmlUnsupportedVersion,
+    AmlValueError,
+    IntakeError,
+    PidfError,
+    PidfMultipartError,
+    PidfSyntaxError,
+    PidfTooLarge,
+    PidfUnsafeXml,
+    PidfUnsupportedShape,
+    PidfValueError,
+)
+from intake.pidf_lo import (
+    PidfLocation,
+    PidfShape,
+    ShapeKind,
+    extract_pidf_from_multipart,
+    parse_pidf_lo,
+)
+
+__all__ = [
+    "AmlError",
+    "AmlHmacMismatch",
+    "AmlMethod",
+    "AmlReport",
+    "AmlSyntaxError",
+    "AmlTooLong",
+    "AmlTransport",
+    "AmlUnsupportedVersion",
+    "AmlValueError",
+    "AmlWarning",
+    "IntakeError",
+    "PidfError",
+    "PidfLocation",
+    "PidfMultipartError",
+    "PidfShape",
+    "PidfSyntaxError",
+    "PidfTooLarge",
+    "PidfUnsafeXml",
+    "PidfUnsupportedShape",
+    "PidfValueError",
+    "ShapeKind",
+    "extract_pidf_from_multipart",
+    "parse_aml",
+    "parse_aml_https",
+    "parse_pidf_lo",
+]
