@@ -233,9 +233,9 @@ def _unwrap(data: bytes) -> bytes:
 def _length_determinant(length: int) -> bytes:
     if length < _SHORT_LENGTH_LIMIT:
         return bytes((length,))
-    if length < _LONG_LENGTH_LIMIT:  # pragma: no cover - MSDs stop at 140 octets
+    if length < _LONG_LENGTH_LIMIT:  # 128..140 octets: the two-octet form
         return bytes((0x80 | (length >> 8), length & 0xFF))
-    raise MsdEncodeError("MSD structure too long")  # pragma: no cover
+    raise MsdEncodeError("MSD structure too long")  # pragma: no cover - 140 is checked first
 
 
 def _location(exc: asn1tools.Error) -> str:

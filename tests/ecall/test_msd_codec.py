@@ -362,6 +362,20 @@ def test_encode_version_3_requires_both_deltas() -> None:
     assert version_2.recent_vehicle_location_n2 is None
 
 
+def test_encode_structure_of_128_to_140_octets_uses_two_octet_length() -> None:
+    """From 128 octets on the wrapper length takes two octets (X.691 10.9), and decodes back."""
+    for size in (90, 100):
+        msd = dataclasses.replace(
+            BASE, additional_data=AdditionalData(oid=(8, 1), data=bytes(size))
+        )
+        data = encode_msd(msd)
+        inner_length = ((data[1] & 0x3F) << 8) | data[2]
+        assert data[1] & 0xC0 == 0x80
+        assert 128 <= inner_length <= 140
+        assert len(data) == 3 + inner_length
+        assert decode_msd(data) == msd
+
+
 def test_encode_refuses_structure_over_140_octets() -> None:
     """Additional data that would push the structure past 140 octets is MsdEncodeError."""
     big = dataclasses.replace(BASE, additional_data=AdditionalData(oid=(8, 1), data=bytes(120)))
