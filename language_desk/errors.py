@@ -1,0 +1,39 @@
+# Copyright 2025 the ng112 authors. Licensed under the Apache License 2.0.
+"""The errors of the language desk: one root, one class per refusal.
+
+::
+
+    LanguageDeskError
+     ├── InvalidLanguageHint    a language hint is malformed (code, MCC, IVR digit, flag)
+     ├── InvalidDeskSettings    desk or detection settings contradict themselves
+     ├── IdentifierUnavailable  the text language-identification model cannot be loaded
+     └── IncompleteCase         a hand-back lacks the incident, the address or its times
+
+Messages name the field at fault, never the value: hints come from callers' devices.
+"""
+
+from __future__ import annotations
+
+
+class LanguageDeskError(Exception):
+    """Root of the language desk's errors."""
+
+
+class InvalidLanguageHint(LanguageDeskError, ValueError):  # noqa: N818 - names the refusal
+    """A language hint does not have the documented shape; the message names the source."""
+
+    def __init__(self, source: str, expected: str) -> None:
+        self.source = source
+        super().__init__(f"invalid {source}: expected {expected}")
+
+
+class InvalidDeskSettings(LanguageDeskError, ValueError):  # noqa: N818 - names the refusal
+    """Settings of the desk or of detection are inconsistent."""
+
+
+class IdentifierUnavailable(LanguageDeskError):  # noqa: N818 - names the refusal
+    """The offline language-identification model could not be loaded from its wheel."""
+
+
+class IncompleteCase(LanguageDeskError, ValueError):  # noqa: N818 - names the refusal
+    """The desk cannot hand the case back yet: something the province needs is missing."""
