@@ -1,4 +1,3 @@
-# Copyright 2026 the ng112 authors. SPDX-License-Identifier: Apache-2.0
 """eCall: EN 15722 Minimum Set of Data codec, vehicle gateway and the hand-off to the province."""
 
 from ecall.errors import (

@@ -1,4 +1,3 @@
-# Copyright 2026 the ng112 authors. SPDX-License-Identifier: Apache-2.0
 """``ng112 bench msd``: MSD decodes per second, against a baseline decoder, in one run.
 
 Three decoders read the same version 3 MSD (38 octets, no additional data):

@@ -1,4 +1,3 @@
-# Copyright 2026 the ng112 authors. SPDX-License-Identifier: Apache-2.0
 """The ecall commands of the ``ng112`` console script: ``msd decode|encode`` and ``bench msd``.
 
 ``ng112 msd decode HEX`` prints the MSD as one JSON object (EN 15722 element names);

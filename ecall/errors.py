@@ -1,4 +1,3 @@
-# Copyright 2026 the ng112 authors. SPDX-License-Identifier: Apache-2.0
 """Exceptions of the ecall package: every rejection of an eCall input is one of these.
 
 The tree (catch ``EcallError`` at a transport edge, ``MsdError`` around the codec)::

@@ -1,4 +1,3 @@
-# Copyright 2026 the ng112 authors. SPDX-License-Identifier: Apache-2.0
 """EN 15722 eCall Minimum Set of Data: decode versions 1, 2 and 3, encode versions 2 and 3.
 
 Sans-I/O and dependency-free within ng112 (it imports nothing of dispatch and the other

@@ -1,4 +1,3 @@
-# Copyright 2026 the ng112 authors. SPDX-License-Identifier: Apache-2.0
 """EN 15722 Minimum Set of Data codec (UPER), sans-I/O: bytes in, value out, and back.
 
 Wire layout, by the version in octet 0:

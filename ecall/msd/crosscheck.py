@@ -1,4 +1,3 @@
-# Copyright 2026 the ng112 authors. SPDX-License-Identifier: Apache-2.0
 """A second, independent UPER implementation of the MSD modules, built with pycrate.
 
 The codec uses asn1tools with ``additionalData.oid`` read as an OCTET STRING; pycrate compiles

@@ -1,4 +1,3 @@
-# Copyright 2026 the ng112 authors. SPDX-License-Identifier: Apache-2.0
 """Value types of the EN 15722 Minimum Set of Data, independent of any wire version.
 
 ``MinimumSetOfData`` holds what every version carries, under the standard's element names in

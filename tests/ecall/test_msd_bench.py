@@ -1,4 +1,3 @@
-# Copyright 2026 the ng112 authors. SPDX-License-Identifier: Apache-2.0
 """ecall.bench: `ng112 bench msd` prints a table and a JSON line with every decoder's rate."""
 
 from __future__ import annotations

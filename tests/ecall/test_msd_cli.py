@@ -1,4 +1,3 @@
-# Copyright 2026 the ng112 authors. SPDX-License-Identifier: Apache-2.0
 """ecall.cli: `ng112 msd decode|encode` and `ng112 bench msd` through a parser built here."""
 
 from __future__ import annotations

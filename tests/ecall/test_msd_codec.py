@@ -1,4 +1,3 @@
-# Copyright 2026 the ng112 authors. SPDX-License-Identifier: Apache-2.0
 """ecall.msd.codec: every documented rejection, the version rules, and encode/decode behaviour.
 
 Hostile bytes are built by encoding out-of-range values with the codec's compiled asn1tools

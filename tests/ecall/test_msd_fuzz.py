@@ -1,4 +1,3 @@
-# Copyright 2026 the ng112 authors. SPDX-License-Identifier: Apache-2.0
 """FUZZ TEST of the MSD decoder: 100,000 hostile inputs, each a value or a documented error.
 
 Inputs are a deterministic mix (seeded) of random octet strings, truncations and bit flips of

@@ -1,4 +1,3 @@
-# Copyright 2026 the ng112 authors. SPDX-License-Identifier: Apache-2.0
 """Golden EN 15722 MSD vectors: public implementations' bytes and pycrate's, against our codec.
 
 ``msd_golden.json`` holds, per version, MSD bytes that did not come from ng112's encoder: two

@@ -1,4 +1,3 @@
-# Copyright 2026 the ng112 authors. SPDX-License-Identifier: Apache-2.0
 """ecall.msd.model: the JSON form, from_json_dict's rejections, enums and the idempotency key."""
 
 from __future__ import annotations

@@ -1,4 +1,3 @@
-# Copyright 2026 the ng112 authors. SPDX-License-Identifier: Apache-2.0
 """Property tests of the MSD codec (hypothesis): round trips for versions 2 and 3, pycrate.
 
 Values are drawn from everything EN 15722 allows for the version: all vehicle types the
