@@ -1,4 +1,3 @@
-# Copyright 2025 the ng112 authors. Licensed under the Apache License 2.0.
 """Language detection and the central foreign-language desk's routing and hand-back.
 
 :func:`detect_language` weighs every hint a call carries (call-taker's flag, caller's

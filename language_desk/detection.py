@@ -1,4 +1,3 @@
-# Copyright 2025 the ng112 authors. Licensed under the Apache License 2.0.
 """Which language a caller speaks, from every hint a call carries, with the evidence kept.
 
 Hints, strongest first:

@@ -1,4 +1,3 @@
-# Copyright 2025 the ng112 authors. Licensed under the Apache License 2.0.
 """The errors of the language desk: one root, one class per refusal.
 
 ::

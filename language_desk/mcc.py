@@ -1,4 +1,3 @@
-# Copyright 2025 the ng112 authors. Licensed under the Apache License 2.0.
 """Mobile country codes (MCC) → country → the languages a caller from there likely speaks.
 
 AML (ETSI TS 103 625) carries the SIM's home network as ``mcc``/``mnc``. A foreign SIM is a

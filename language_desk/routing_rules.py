@@ -1,4 +1,3 @@
-# Copyright 2025 the ng112 authors. Licensed under the Apache License 2.0.
 """Where a call goes by language, and how the central desk hands a case back (pure rules).
 
 Turkish calls are answered by the province's own centre. A call in another language, from

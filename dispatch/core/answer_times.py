@@ -1,4 +1,3 @@
-# Copyright 2025 the ng112 authors. Licensed under the Apache License 2.0.
 """Answer-time statistics per centre and channel, against NENA's call-answering standard.
 
 NENA-STA-020.1-2020 asks that 90% of calls be answered within 15 seconds and 95% within

@@ -1,4 +1,3 @@
-# Copyright 2025 the ng112 authors. Licensed under the Apache License 2.0.
 """``ng112 bench queue``: call assignment through :class:`CallQueues` against a list scan.
 
 The workload is a day's mix at a busy centre squeezed into one backlog: ``--calls`` calls

@@ -1,4 +1,3 @@
-# Copyright 2025 the ng112 authors. Licensed under the Apache License 2.0.
 """Skill-based call queues and call-takers of one centre, as a pure state machine.
 
 A :class:`CallQueues` holds the calls waiting at one centre (a provincial 112 centre or the

@@ -1,4 +1,3 @@
-# Copyright 2025 the ng112 authors. Licensed under the Apache License 2.0.
 """Repeat nuisance numbers: counted, flagged to the next call-taker, never blocked.
 
 Most calls to 112 need no response: pocket dials, pranks, information requests, silent

@@ -1,4 +1,3 @@
-# Copyright 2025 the ng112 authors. Licensed under the Apache License 2.0.
 """Overflow and failover between centres, and the hand-back when a centre recovers (pure).
 
 On 6 February 2023 the Hatay centre's building partly collapsed and Kahramanmaraş's centre

@@ -1,4 +1,3 @@
-# Copyright 2025 the ng112 authors. Licensed under the Apache License 2.0.
 """Command-line registration of the call-queue benchmark (``ng112 bench queue``).
 
 The lead's ``dispatch.app.cli`` calls :func:`register_bench` with the ``bench`` subparsers.

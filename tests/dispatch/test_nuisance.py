@@ -1,4 +1,3 @@
-# Copyright 2025 the ng112 authors. Licensed under the Apache License 2.0.
 """Tests for dispatch.core.nuisance: repeat numbers are flagged, never blocked, memory bounded."""
 
 from __future__ import annotations

@@ -1,4 +1,3 @@
-# Copyright 2025 the ng112 authors. Licensed under the Apache License 2.0.
 """Tests for dispatch.core.overflow: failover to neighbours and the hand-back on recovery."""
 
 from __future__ import annotations

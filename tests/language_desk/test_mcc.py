@@ -1,4 +1,3 @@
-# Copyright 2025 the ng112 authors. Licensed under the Apache License 2.0.
 """Tests for language_desk.mcc: the E.212 country table and its language hints."""
 
 from __future__ import annotations
