@@ -354,7 +354,9 @@ def _foreign_land(
                 labels.append(name)
     if outline is None:
         raise DataBuildError("world-atlas: Natural Earth has no Turkey feature")
-    land = shapely.union_all(np.asarray([*parts, outline], dtype=object))
+    # Foreign places off the neighbours' land: small islands Natural Earth leaves out, coastal
+    # towns its coarse coastline cuts off, and border towns its outline of Türkiye swallows.
+    land = shapely.union_all(np.asarray(parts, dtype=object))
     shapely.prepare(land)
     near = [
         c
