@@ -336,6 +336,7 @@ class CallQueues:
         self._operators: dict[OperatorId, _Operator] = {}
         self._on_shift: Counter[str] = Counter()
         self._handled: set[CallId] = set()
+        self._by_class: Counter[QueueClass] = Counter()
 
     # -- calls ---------------------------------------------------------------------------
 
@@ -362,6 +363,7 @@ class CallQueues:
             raise CallNotWaiting(self.centre)
         bucket = self._buckets[entry.key]
         bucket.live -= 1
+        self._by_class[entry.call.queue_class] -= 1
         if len(bucket.heap) > (self.settings.compact_ratio + 1) * bucket.live + 64:
             self._compact(entry.key, bucket)
         return entry.call
@@ -429,6 +431,7 @@ class CallQueues:
         entry = self._waiting.pop(best[3])
         self._buckets[best_key].live -= 1
         call = entry.call
+        self._by_class[call.queue_class] -= 1
         self._handled.add(call.call_id)
         operator.call = call
         self._set_state(operator, OperatorState.BUSY, now)
@@ -541,22 +544,19 @@ class CallQueues:
 
     def snapshot(self, now: float) -> QueueSnapshot:
         """Depths, oldest wait and operator counts, cheap enough for every metrics scrape."""
-        by_class: Counter[str] = Counter()
-        fallback = 0
-        for key, bucket in self._buckets.items():
-            if not bucket.live:
-                continue
-            if key[0] is not None and not self._on_shift[key[0]]:
-                fallback += bucket.live
-        for entry in self._waiting.values():
-            by_class[entry.call.queue_class.name.lower()] += 1
+        fallback = sum(
+            bucket.live
+            for key, bucket in self._buckets.items()
+            if bucket.live and key[0] is not None and not self._on_shift[key[0]]
+        )
+        by_class = {cls.name.lower(): n for cls, n in self._by_class.items() if n}
         states = Counter(op.state.value for op in self._operators.values())
         return QueueSnapshot(
             centre=self.centre,
             depth=len(self._waiting),
             max_waiting=self.settings.max_waiting,
             depth_by_skill=self.depth_by_skill(),
-            depth_by_class=dict(by_class),
+            depth_by_class=by_class,
             oldest_wait_s=self.oldest_wait(now),
             fallback_waiting=fallback,
             operators_by_state=dict(states),
@@ -586,6 +586,7 @@ class CallQueues:
             bucket = self._buckets[key] = _Bucket()
         heapq.heappush(bucket.heap, (call.queue_class, call.since, seq, call.call_id))
         bucket.live += 1
+        self._by_class[call.queue_class] += 1
         self._waiting[call.call_id] = _Waiting(call, key, seq)
         heapq.heappush(self._by_age, (call.since, seq, call.call_id))
         if len(self._by_age) > (self.settings.compact_ratio + 1) * len(self._waiting) + 64:

@@ -333,6 +333,7 @@ def test_same_assignments_as_a_list_scan(ops: list[tuple[str, int]], on_shift: s
             expected = naive.take(_SKILL_SETS[arg])
             assert got == (expected.call_id if expected is not None else None)
     assert queues.depth() == len(naive.waiting)
+    assert sum(queues.snapshot(1_000.0).depth_by_class.values()) == queues.depth()
 
 
 def test_bench_command_prints_table_and_json(capsys: pytest.CaptureFixture[str]) -> None:
