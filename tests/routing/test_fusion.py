@@ -83,7 +83,13 @@ TABLE: list[tuple[str, list[Evidence], int, FusionReason]] = [
     ),
     (
         "tie goes to the newer piece",
-        [ev(K.AML, 20, 10), ev(K.PIDF, 5, 0)],
+        [ev(K.AML, 20, 0), ev(K.CIVIC, 20, 10)],
+        0,
+        FusionReason.BEST_SCORE,
+    ),
+    (
+        "exact tie goes to the later piece",
+        [ev(K.AML, 20), ev(K.PIDF, 20)],
         1,
         FusionReason.BEST_SCORE,
     ),
