@@ -13,10 +13,11 @@ import ipaddress
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -46,8 +47,6 @@ def _database_params() -> list[str]:
 
 
 async def _pg_schema(url: str, name: str, *, drop: bool) -> None:
-    import asyncpg
-
     conn = await asyncpg.connect(url)
     try:
         if drop:
@@ -118,7 +117,7 @@ def _check_address(sock: socket.socket, address: object) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
     """Refuse any connection that leaves this machine's loopback."""
 
     def connect(self: socket.socket, address: object) -> None:
@@ -131,7 +130,6 @@ def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
     monkeypatch.setattr(socket.socket, "connect", connect)
     monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
-    yield
 
 
 def free_port() -> int:

@@ -22,7 +22,11 @@ from dispatch.app.settings import Settings, load_settings
 logger = logging.getLogger(__name__)
 
 #: Modules that contribute commands (``register``) and benchmarks (``register_bench``).
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = (
+    "intake.cli",
+    "ecall.cli",
+    "dispatch.core.queue_cli",
+)
 
 
 def _settings_from(args: argparse.Namespace) -> Settings:

@@ -57,7 +57,7 @@ def event_to_wire(seq: int, event: Event) -> dict[str, Any]:
     data: dict[str, Any] = msgspec.to_builtins(event)
     return {
         "seq": seq,
-        "type": event.event_type,
+        "event_type": event.event_type,
         "schema_version": event.schema_version,
         "occurred_at": data.pop("occurred_at"),
         "plate": data.pop("plate"),

@@ -17,8 +17,9 @@ from dispatch.core.decide import (
 from dispatch.core.lifecycle import IllegalTransition
 from dispatch.core.projections import State
 from dispatch.model import (
-    CallId,
     Caller,
+    CallId,
+    CentreId,
     Channel,
     IncidentId,
     IncidentStatus,
@@ -52,7 +53,7 @@ def _open(state: State, n: int, placement: Placement | None = ISTANBUL) -> Incid
 
 def _act(state: State, incident: IncidentId, **kwargs: object) -> None:
     target_id = kwargs.get("into")
-    target = state.incidents.get(target_id) if isinstance(target_id, str) else None
+    target = state.incidents.get(IncidentId(target_id)) if isinstance(target_id, str) else None
     command = IncidentAction(actor="op-1", **kwargs)  # type: ignore[arg-type]
     for event in decide_action(state.incidents[incident], command, now=NOW, target=target):
         state.apply(state.last_seq + 1, event)
@@ -79,7 +80,11 @@ def test_an_unplaced_call_goes_to_the_central_desk() -> None:
 
 @pytest.mark.parametrize(
     ("channel", "priority"),
-    [(Channel.ECALL, Priority.IMMEDIATE), (Channel.PANIC_APP, Priority.IMMEDIATE), (Channel.PHONE, Priority.PROMPT)],
+    [
+        (Channel.ECALL, Priority.IMMEDIATE),
+        (Channel.PANIC_APP, Priority.IMMEDIATE),
+        (Channel.PHONE, Priority.PROMPT),
+    ],
 )
 def test_alarms_without_voice_start_at_priority_one(channel: Channel, priority: Priority) -> None:
     """eCalls and panic alarms are priority 1 before anyone classifies them."""
@@ -139,9 +144,11 @@ def test_unfounded_needs_a_reason_and_is_final() -> None:
         _act(state, incident, action=Action.UNFOUNDED)
     _act(state, incident, action=Action.UNFOUNDED, unfounded_reason=UnfoundedReason.POCKET_DIAL)
     assert state.incidents[incident].status is IncidentStatus.UNFOUNDED
-    assert state.open_by_centre["34"] == 0
+    assert state.open_by_centre[CentreId("34")] == 0
     with pytest.raises(IllegalTransition):
-        _act(state, incident, action=Action.CLASSIFY, incident_type="x_y", priority=Priority.ROUTINE)
+        _act(
+            state, incident, action=Action.CLASSIFY, incident_type="x_y", priority=Priority.ROUTINE
+        )
 
 
 def test_events_must_be_applied_in_order() -> None:

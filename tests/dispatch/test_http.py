@@ -10,9 +10,9 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from dispatch.adapters.http import ENGINE
-from tests.dispatch.conftest import ClientFactory, settings_for
-from tests.conftest import Database
 from dispatch.app.web import build_app
+from tests.conftest import Database
+from tests.dispatch.conftest import ClientFactory, settings_for
 
 Client = TestClient[web.Request, web.Application]
 
@@ -49,7 +49,7 @@ async def test_a_call_is_acknowledged_after_commit(client: Client) -> None:
     assert call["caller"]["number"] == "+905321234567"
     assert call["text"] == "Kızılay'da trafik kazası"
     incident = await (await client.get(f"/api/v1/incidents/{body['incident_id']}")).json()
-    assert [e["type"] for e in incident["timeline"]] == ["call_received", "incident_opened"]
+    assert [e["event_type"] for e in incident["timeline"]] == ["call_received", "incident_opened"]
 
 
 async def test_a_retry_returns_the_same_call_and_stores_one(client: Client) -> None:
@@ -76,17 +76,29 @@ BAD_BODIES: list[tuple[str, Any, int, str]] = [
     ("missing channel", {"text": "help"}, 422, "channel"),
     ("latitude out of range", {**CALL, "location": {"lat": 91, "lon": 30}}, 422, "location.lat"),
     ("longitude out of range", {**CALL, "location": {"lat": 39, "lon": -181}}, 422, "location.lon"),
-    ("negative radius", {**CALL, "location": {"lat": 39, "lon": 32, "radius_m": -1}}, 422, "radius_m"),
+    (
+        "negative radius",
+        {**CALL, "location": {"lat": 39, "lon": 32, "radius_m": -1}},
+        422,
+        "radius_m",
+    ),
     ("wrong type", {**CALL, "text": 12}, 422, "text"),
     ("unknown field", {**CALL, "colour": "red"}, 422, "colour"),
     ("dialled a non-emergency number", {**CALL, "dialled": "911"}, 422, "dialled"),
-    ("a phone number with letters", {**CALL, "caller": {"number": "<script>"}}, 422, "caller.number"),
+    (
+        "a phone number with letters",
+        {**CALL, "caller": {"number": "<script>"}},
+        422,
+        "caller.number",
+    ),
     ("text over the limit", {**CALL, "text": "x" * 4001}, 422, "text"),
     ("not an object", [1, 2], 422, "object"),
 ]
 
 
-@pytest.mark.parametrize(("name", "body", "status", "mentions"), BAD_BODIES, ids=[b[0] for b in BAD_BODIES])
+@pytest.mark.parametrize(
+    ("name", "body", "status", "mentions"), BAD_BODIES, ids=[b[0] for b in BAD_BODIES]
+)
 async def test_bad_input_is_refused_precisely_and_changes_nothing(
     client: Client, name: str, body: Any, status: int, mentions: str
 ) -> None:
@@ -101,7 +113,9 @@ async def test_bad_input_is_refused_precisely_and_changes_nothing(
 
 async def test_malformed_json_and_wrong_media_type(client: Client) -> None:
     """Broken JSON is 400, a non-JSON body 415; both counted, nothing written."""
-    response = await client.post("/api/v1/calls", data=b"{not json", headers={"Content-Type": "application/json"})
+    response = await client.post(
+        "/api/v1/calls", data=b"{not json", headers={"Content-Type": "application/json"}
+    )
     assert response.status == 400
     assert (await response.json())["error"]["code"] == "malformed_json"
     response = await client.post("/api/v1/calls", data=b"x", headers={"Content-Type": "text/plain"})
@@ -113,7 +127,9 @@ async def test_malformed_json_and_wrong_media_type(client: Client) -> None:
 async def test_body_over_the_limit_is_413(client: Client) -> None:
     """A body over the configured 64 KiB limit is refused before parsing."""
     response = await client.post(
-        "/api/v1/calls", data=b"{" + b" " * 70_000 + b"}", headers={"Content-Type": "application/json"}
+        "/api/v1/calls",
+        data=b"{" + b" " * 70_000 + b"}",
+        headers={"Content-Type": "application/json"},
     )
     assert response.status == 413
     assert (await response.json())["error"]["code"] == "body_too_large"
@@ -128,7 +144,13 @@ async def test_actions_move_the_incident_and_illegal_ones_are_409(client: Client
     assert response.status == 409
     assert "incident is new" in (await response.json())["error"]["reason"]
     response = await client.post(
-        url, json={"action": "classify", "incident_type": "traffic_collision", "priority": 2, "agencies": ["health", "police"]}
+        url,
+        json={
+            "action": "classify",
+            "incident_type": "traffic_collision",
+            "priority": 2,
+            "agencies": ["health", "police"],
+        },
     )
     assert response.status == 200
     incident = (await response.json())["incident"]
@@ -149,10 +171,14 @@ async def test_incident_filters(client: Client) -> None:
     """Filters by status and since narrow the list."""
     _, first = await _post(client, CALL)
     await _post(client, {**CALL, "text": "ikinci"})
-    await client.post(f"/api/v1/incidents/{first['incident_id']}/actions", json={"action": "cancel"})
+    await client.post(
+        f"/api/v1/incidents/{first['incident_id']}/actions", json={"action": "cancel"}
+    )
     listed = await (await client.get("/api/v1/incidents", params={"status": "cancelled"})).json()
     assert [i["incident_id"] for i in listed["incidents"]] == [first["incident_id"]]
-    future = await (await client.get("/api/v1/incidents", params={"since": "2999-01-01T00:00:00+00:00"})).json()
+    future = await (
+        await client.get("/api/v1/incidents", params={"since": "2999-01-01T00:00:00+00:00"})
+    ).json()
     assert future["incidents"] == []
     bad = await client.get("/api/v1/incidents", params={"status": "sleeping"})
     assert bad.status == 400
@@ -163,14 +189,20 @@ async def test_roles_and_scope_are_checked(client: Client) -> None:
     _, body = await _post(client, CALL)
     coordinator = {"X-NG112-Role": "provincial_coordinator", "X-NG112-Province": "6"}
     response = await client.post(
-        f"/api/v1/incidents/{body['incident_id']}/actions", json={"action": "cancel"}, headers=coordinator
+        f"/api/v1/incidents/{body['incident_id']}/actions",
+        json={"action": "cancel"},
+        headers=coordinator,
     )
     assert response.status == 403
-    response = await client.get(f"/api/v1/calls/{body['call_id']}", headers={"X-NG112-Role": "device"})
+    response = await client.get(
+        f"/api/v1/calls/{body['call_id']}", headers={"X-NG112-Role": "device"}
+    )
     assert response.status == 403
 
 
-async def test_tokens_replace_the_development_principal(aiohttp_client: ClientFactory, database: Database) -> None:
+async def test_tokens_replace_the_development_principal(
+    aiohttp_client: ClientFactory, database: Database
+) -> None:
     """With tokens configured, a request without one is 401 and a known token works."""
     settings = settings_for(
         database,
@@ -178,8 +210,12 @@ async def test_tokens_replace_the_development_principal(aiohttp_client: ClientFa
     )
     client = await aiohttp_client(build_app(settings))
     assert (await client.post("/api/v1/calls", json=CALL)).status == 401
-    assert (await client.post("/api/v1/calls", json=CALL, headers={"Authorization": "Bearer wrong"})).status == 401
-    response = await client.post("/api/v1/calls", json=CALL, headers={"Authorization": "Bearer " + "t" * 32})
+    assert (
+        await client.post("/api/v1/calls", json=CALL, headers={"Authorization": "Bearer wrong"})
+    ).status == 401
+    response = await client.post(
+        "/api/v1/calls", json=CALL, headers={"Authorization": "Bearer " + "t" * 32}
+    )
     assert response.status == 202
 
 

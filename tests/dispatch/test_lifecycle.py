@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from dispatch.core.lifecycle import TRANSITIONS, IllegalTransition, check_transition
@@ -22,7 +24,7 @@ HAPPY_PATH = [
 
 def test_the_happy_path_is_allowed_step_by_step() -> None:
     """new -> classified -> ... -> closed is a legal sequence."""
-    for current, target in zip(HAPPY_PATH, HAPPY_PATH[1:], strict=False):
+    for current, target in itertools.pairwise(HAPPY_PATH):
         check_transition(current, target)
 
 
