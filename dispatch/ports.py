@@ -6,13 +6,13 @@ channel packages call the service through :class:`Intake`. Nothing here does I/O
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
-from dispatch.core.decide import ReceiveCall
-from dispatch.core.projections import Recorded
+from dispatch.core.decide import IncidentAction, ReceiveCall
+from dispatch.core.projections import Recorded, State
 from dispatch.model.access import Principal
 from dispatch.model.events import Event
 from dispatch.model.ids import CallId, IncidentId
@@ -61,6 +61,17 @@ class CallAck:
     duplicate: bool = False
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MqttEndpoint:
+    """Where the MQTT broker is: the embedded one or an external cluster."""
+
+    host: str
+    port: int
+    username: str | None = None
+    password: str | None = None
+    tls: bool = False
+
+
 class Intake(Protocol):
     """How channel packages hand calls and other events to the engine."""
 
@@ -71,3 +82,46 @@ class Intake(Protocol):
     async def record(self, events: Sequence[Event]) -> list[Recorded]:
         """Commit events produced by a channel's own pure logic."""
         ...
+
+
+class EnginePort(Intake, Protocol):
+    """What packages may use of the running engine (``dispatch.service.Engine`` is one)."""
+
+    @property
+    def state(self) -> State:
+        """The projections (read only for packages)."""
+        ...
+
+    @property
+    def clock(self) -> Clock:
+        """The engine's clock."""
+        ...
+
+    @property
+    def locator(self) -> Locator:
+        """The engine's locator."""
+        ...
+
+    def subscribe(self, listener: Callable[[Sequence[Recorded]], None]) -> None:
+        """Call ``listener`` with every committed batch, in order, after commit."""
+        ...
+
+    async def act(
+        self, incident_id: str, command: IncidentAction, principal: Principal
+    ) -> list[Recorded]:
+        """An operator's action on an incident."""
+        ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PackageContext:
+    """What the composition root hands each package's ``install``.
+
+    ``section`` is the package's own table from the settings file (``[ecall]``,
+    ``[intake]`` ...), validated by the package itself.
+    """
+
+    engine: EnginePort
+    mqtt: MqttEndpoint | None
+    section: Mapping[str, Any]
+    development_mode: bool = True

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 
 from dispatch.adapters.store import EventLog
@@ -76,7 +76,17 @@ class Engine:
         self.clock: Clock = clock or SystemClock()
         self._locks = KeyedLocks()
         self._in_flight: dict[str, asyncio.Future[CallAck]] = {}
+        self._replay_listeners: list[Callable[[Sequence[Recorded]], None]] = []
         log.add_listener(self._apply)
+
+    def subscribe(self, listener: Callable[[Sequence[Recorded]], None]) -> None:
+        """Call ``listener`` with every committed batch, in order, after the projections.
+
+        The listener is also fed the whole log when the projections are rebuilt at
+        start, so a package's own projections come back after a restart.
+        """
+        self.log.add_listener(listener)
+        self._replay_listeners.append(listener)
 
     def _apply(self, records: Sequence[Recorded]) -> None:
         for record in records:
@@ -88,6 +98,8 @@ class Engine:
         count = 0
         async for page in self.log.replay():
             self._apply(page)
+            for listener in self._replay_listeners:
+                listener(page)
             count += len(page)
         logger.info("projections rebuilt from %d events", count)
         return count

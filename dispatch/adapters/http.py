@@ -372,6 +372,10 @@ async def metrics_view(request: web.Request) -> web.Response:
 
 #: Other packages append functions that render more Prometheus text lines.
 EXTRA_METRICS: list[Callable[[Engine], bytes]] = []
+#: OpenAPI path items other packages add when they install their routes.
+OPENAPI_PATHS: dict[str, dict[str, Any]] = {}
+#: Request body models other packages add (name -> pydantic model).
+OPENAPI_MODELS: dict[str, type[BaseModel]] = {}
 
 
 def add_routes(app: web.Application) -> None:

@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from dispatch.adapters.http import OPENAPI_MODELS, OPENAPI_PATHS
 from dispatch.adapters.schemas import ActionIn, CallIn
 
 _ERROR = {
@@ -20,10 +21,7 @@ _ERROR = {
     },
 }
 
-#: Body models other packages register: name -> model.
 BODY_MODELS: dict[str, type[BaseModel]] = {"CallIn": CallIn, "ActionIn": ActionIn}
-#: Paths other packages register: path -> OpenAPI path item.
-EXTRA_PATHS: dict[str, dict[str, Any]] = {}
 
 
 def _json_body(name: str) -> dict[str, Any]:
@@ -46,7 +44,7 @@ def _errors(*statuses: int) -> dict[str, Any]:
 def openapi_document() -> dict[str, Any]:
     """The whole document (built once at start)."""
     schemas: dict[str, Any] = {"Error": _ERROR}
-    for name, model in BODY_MODELS.items():
+    for name, model in {**BODY_MODELS, **OPENAPI_MODELS}.items():
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
         schemas.update(schema.pop("$defs", {}))
         schemas[name] = schema
@@ -106,7 +104,7 @@ def openapi_document() -> dict[str, Any]:
             }
         },
         "/metrics": {"get": {"responses": {"200": {"description": "Prometheus text"}}}},
-        **EXTRA_PATHS,
+        **OPENAPI_PATHS,
     }
     return {
         "openapi": "3.1.0",

@@ -51,9 +51,18 @@ class Settings(BaseModel):
     shutdown_grace_s: float = Field(default=10.0, ge=0)
     mqtt_url: str | None = None
     embedded_broker: bool = True
-    mqtt_port: int = Field(default=1883, ge=0, le=65535)
-    desk_languages: tuple[str, ...] = ("en", "de", "ar", "ru")
+    mqtt_host: str = "127.0.0.1"
+    mqtt_port: int = Field(default=18830, ge=0, le=65535)
     tile_url: str | None = None
+    # Each package validates its own table ([routing], [ecall], [intake] ...).
+    routing: dict[str, Any] = Field(default_factory=dict)
+    ecall: dict[str, Any] = Field(default_factory=dict)
+    intake: dict[str, Any] = Field(default_factory=dict)
+    call_taking: dict[str, Any] = Field(default_factory=dict)
+    language_desk: dict[str, Any] = Field(default_factory=dict)
+    units: dict[str, Any] = Field(default_factory=dict)
+    gamer_coordination: dict[str, Any] = Field(default_factory=dict)
+    simulators: dict[str, Any] = Field(default_factory=dict)
 
 
 _ENV = {

@@ -104,9 +104,11 @@ def build_app(
         app.cleanup_ctx.append(lifespan)
     app.on_shutdown.append(_close_streams)
     http.add_routes(app)
-    document = openapi_document()
+    document: dict[str, object] = {}
 
     async def openapi(_request: web.Request) -> web.Response:
+        if not document:  # built on first use, after every package added its paths
+            document.update(openapi_document())
         return http.json_response(document)
 
     app.router.add_get("/api/v1/openapi.json", openapi)

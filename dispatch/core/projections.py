@@ -132,6 +132,11 @@ class State:
         handler = _HANDLERS.get(type(event))
         if handler is not None:
             handler(self, seq, event)
+            return
+        # Another package's event about an incident still belongs to its timeline.
+        incident_id = getattr(event, "incident_id", None)
+        if isinstance(incident_id, str):
+            self._touch(IncidentId(incident_id), seq, event)
 
     def original(self, key: str) -> Recorded | None:
         """The committed event that first carried an idempotency key, if any."""

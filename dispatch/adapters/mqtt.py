@@ -1,0 +1,55 @@
+"""MQTT plumbing shared by every package: the embedded broker and the broker's address.
+
+By default ng112 runs an amqtt broker in process on loopback (MQTT 3.1.1 only). A
+deployment points ``mqtt_url`` at Mosquitto, EMQX or any cluster instead
+(``mqtt://user:password@host:1883``; ``mqtts://`` for TLS). Packages get an
+:class:`~dispatch.ports.MqttEndpoint` and open their own ``aiomqtt`` clients with it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from urllib.parse import unquote, urlsplit
+
+from dispatch.ports import MqttEndpoint
+
+logger = logging.getLogger(__name__)
+
+
+def endpoint_from_url(url: str) -> MqttEndpoint:
+    """Parse ``mqtt://user:password@host:port`` (or ``mqtts://``)."""
+    parts = urlsplit(url)
+    if parts.scheme not in {"mqtt", "mqtts", "tcp"}:
+        raise ValueError("the MQTT URL must start with mqtt:// or mqtts://")
+    if not parts.hostname:
+        raise ValueError("the MQTT URL needs a host")
+    tls = parts.scheme == "mqtts"
+    return MqttEndpoint(
+        host=parts.hostname,
+        port=parts.port or (8883 if tls else 1883),
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password else None,
+        tls=tls,
+    )
+
+
+@asynccontextmanager
+async def embedded_broker(host: str, port: int) -> AsyncIterator[MqttEndpoint]:
+    """Run an amqtt broker in this process for the duration of the context."""
+    from amqtt.broker import Broker  # noqa: PLC0415 - only embedded mode needs amqtt
+
+    config = {
+        "listeners": {"default": {"type": "tcp", "bind": f"{host}:{port}"}},
+        "plugins": {
+            "amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True},
+        },
+    }
+    broker = Broker(config)
+    await broker.start()
+    logger.info("embedded MQTT broker listening on %s:%d", host, port)
+    try:
+        yield MqttEndpoint(host=host, port=port)
+    finally:
+        await broker.shutdown()
