@@ -17,6 +17,15 @@ from routing.errors import (
     RoutingSettingsError,
     UnknownProvince,
 )
+from routing.fusion import (
+    DEFAULT_POLICY,
+    Evidence,
+    EvidenceKind,
+    FusionPolicy,
+    FusionReason,
+    LocationEstimate,
+    fuse,
+)
 from routing.ground import Ground
 from routing.locate import (
     BulkLocation,
@@ -29,12 +38,17 @@ from routing.locate import (
 )
 
 __all__ = [
+    "DEFAULT_POLICY",
     "BoundaryDataError",
     "BulkLocation",
     "DataBuildError",
     "DistrictDataset",
     "DistrictInfo",
     "DistrictRef",
+    "Evidence",
+    "EvidenceKind",
+    "FusionPolicy",
+    "FusionReason",
     "Gazetteer",
     "Ground",
     "GroundDataset",
@@ -42,10 +56,12 @@ __all__ = [
     "InvalidEvidence",
     "InvalidRadius",
     "LocateResult",
+    "LocationEstimate",
     "ProvinceInfo",
     "ProvinceRef",
     "RoutingError",
     "RoutingSettings",
     "RoutingSettingsError",
     "UnknownProvince",
+    "fuse",
 ]
