@@ -21,10 +21,10 @@ import pydantic
 import pyogrio
 import shapely
 
-from routing.build_data import DATA_FORMAT, DEFAULT_DATA_DIR, OUTPUT_FILES
 from routing.errors import BoundaryDataError, RoutingSettingsError
 from routing.grid import CellGrid
 from routing.ground import Ground, GroundModel
+from routing.layout import DATA_FORMAT, DEFAULT_DATA_DIR, OUTPUT_FILES
 from routing.names import PROVINCES
 
 __all__ = [

@@ -40,6 +40,7 @@ import shapely
 
 from routing.errors import DataBuildError
 from routing.grid import build_grid
+from routing.layout import DATA_FORMAT, DEFAULT_DATA_DIR, OUTPUT_FILES
 from routing.names import PROVINCES, ascii_fold, district_name
 from routing.topojson import decode_object
 
@@ -54,11 +55,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-#: Bumped whenever the layout of the built files changes; the loader refuses other formats.
-DATA_FORMAT = 1
-
-DEFAULT_DATA_DIR = Path(__file__).resolve().parent / "data"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -411,9 +407,6 @@ def _manifest_expected(params: BuildParams) -> dict[str, Any]:
         "sources": {s.name: {"spec": s.spec, "sha256": s.sha256} for s in SOURCES},
         "params": json.loads(json.dumps(asdict(params))),
     }
-
-
-OUTPUT_FILES = ("gazetteer.npz", "provinces.geojson", "districts.geojson")
 
 
 def is_up_to_date(out: Path, params: BuildParams | None = None) -> bool:
