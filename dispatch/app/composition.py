@@ -16,6 +16,7 @@ from aiohttp import web
 
 from dispatch.adapters import http
 from dispatch.adapters.mqtt import embedded_broker, endpoint_from_url
+from dispatch.app import routing_wiring
 from dispatch.app.settings import Settings
 from dispatch.app.web import build_app
 from dispatch.ports import Clock, Locator, MqttEndpoint, PackageContext
@@ -46,6 +47,8 @@ def compose(
 ) -> web.Application:
     """The application with every package's lifespan and routes."""
     app = build_app(settings, clock=clock, locator=locator)
+    if locator is None and settings.load_boundaries:
+        routing_wiring.install(app, settings.routing)
     endpoint = mqtt_endpoint(settings)
     if settings.embedded_broker and not settings.mqtt_url and endpoint is not None:
         broker_endpoint = endpoint

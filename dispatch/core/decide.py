@@ -10,6 +10,7 @@ import enum
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from dispatch.core.classification import classify
 from dispatch.core.lifecycle import check_transition
 from dispatch.core.projections import IncidentView
 from dispatch.model.centres import CENTRAL_DESK, provincial_centre
@@ -142,6 +143,13 @@ def decide_receive_call(
     """A new call opens a new incident in ``new``; merging duplicates is a later action."""
     plate = placement.plate if placement else None
     centre = command.centre or centre_for(placement)
+    suggestion = classify(
+        channel=command.channel,
+        dialled=command.dialled,
+        text=command.text,
+        language=command.caller.language,
+    )
+    ground = placement.ground if placement else None
     received = CallReceived(
         occurred_at=now,
         idempotency_key=command.idempotency_key,
@@ -164,11 +172,14 @@ def decide_receive_call(
         call_id=call_id,
         channel=command.channel,
         centre=centre,
-        priority=command.priority or default_priority(command.channel),
+        priority=command.priority or min(suggestion.priority, default_priority(command.channel)),
         incident_type=command.incident_type,
-        agencies=command.agencies,
+        agencies=command.agencies or suggestion.agencies_for(ground),
         location=command.location,
         placement=placement,
+        suggested_type=suggestion.incident_type.value,
+        suggestion_confidence=round(suggestion.confidence, 3),
+        suggestion_reasons=suggestion.reasons,
     )
     return [received, opened]
 

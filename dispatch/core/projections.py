@@ -83,6 +83,8 @@ class IncidentView:
     calls: list[CallId] = field(default_factory=list)
     units: list[UnitId] = field(default_factory=list)
     merged_into: IncidentId | None = None
+    suggested_type: str | None = None
+    suggestion_confidence: float | None = None
     timeline: list[Recorded] = field(default_factory=list)
     updated_seq: int = 0
 
@@ -210,6 +212,8 @@ def _incident_opened(state: State, seq: int, event: Event) -> None:
         placement=event.placement,
         calls=[event.call_id],
         updated_seq=seq,
+        suggested_type=event.suggested_type,
+        suggestion_confidence=event.suggestion_confidence,
     )
     call = state.calls.get(event.call_id)
     if call is not None and call.received is not None:

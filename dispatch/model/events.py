@@ -138,6 +138,9 @@ class IncidentOpened(Event):
     agencies: tuple[Agency, ...] = ()
     location: Location | None = None
     placement: Placement | None = None
+    suggested_type: str | None = None
+    suggestion_confidence: float | None = None
+    suggestion_reasons: tuple[str, ...] = ()
 
     @property
     def subject(self) -> str | None:
