@@ -190,7 +190,7 @@ def test_rize_recommendations_match_networkx_and_beat_straight_lines() -> None:
         )
         straight = np.argsort(great_circle_m(lats, lons, lat, lon))[:3]
         differs_from_straight += [units[i].unit_id for i in straight] != [r.unit_id for r in ours]
-    assert differs_from_straight >= 5
+    assert differs_from_straight >= 15  # 28 of 40 with this seed
 
 
 def test_recommendation_is_a_value() -> None:
