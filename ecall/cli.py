@@ -1,4 +1,4 @@
-"""The ecall commands of the ``ng112`` console script: ``msd decode|encode`` and ``bench msd``.
+"""The ecall commands of the ``ng112`` console script: ``msd decode|encode``, ``bench msd|ecall``.
 
 ``ng112 msd decode HEX`` prints the MSD as one JSON object (EN 15722 element names);
 ``ng112 msd encode JSON`` (or ``-`` for standard input) prints the encoded MSD in hex. A
@@ -41,11 +41,23 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def register_bench(benches: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``bench msd`` (MSD decodes per second against a baseline)."""
+    """Add ``bench msd`` (MSD decodes/s) and ``bench ecall`` (end-to-end ingest/s)."""
     bench = benches.add_parser("msd", help="MSD decodes per second, against pycrate")
     bench.add_argument("--number", type=int, default=5000, help="decodes per timed run")
     bench.add_argument("--runs", type=int, default=5, help="timed runs (the median is shown)")
     bench.set_defaults(handler=_bench)
+
+    ecall = benches.add_parser(
+        "ecall", help="MSD decodes/s and end-to-end eCall ingest/s over MQTT, against a baseline"
+    )
+    ecall.add_argument("--vehicles", type=int, default=200, help="simulated vehicles at once")
+    ecall.add_argument("--updates", type=int, default=1, help="updated MSDs after each first one")
+    ecall.add_argument("--runs", type=int, default=3, help="runs per configuration (median)")
+    ecall.add_argument("--decodes", type=int, default=5000, help="MSD decodes per timed run")
+    ecall.add_argument(
+        "--resend-after", type=float, default=30.0, help="seconds a vehicle waits before resending"
+    )
+    ecall.set_defaults(handler=_bench_ecall)
 
 
 def _reject(reason: str) -> int:
@@ -78,6 +90,23 @@ def _encode(args: argparse.Namespace) -> int:
         print(encode_msd(msd, version).hex().upper())
     except MsdError as exc:
         return _reject(str(exc))
+    return 0
+
+
+def _bench_ecall(args: argparse.Namespace) -> int:
+    from ecall.bench_ingest import print_ecall_bench  # noqa: PLC0415 - MQTT only for the bench
+
+    if min(args.vehicles, args.runs, args.decodes) < 1 or args.updates < 0:
+        return _reject("--vehicles, --runs and --decodes must be positive, --updates >= 0")
+    if args.resend_after <= 0:
+        return _reject("--resend-after must be positive")
+    print_ecall_bench(
+        vehicles=args.vehicles,
+        updates=args.updates,
+        runs=args.runs,
+        decodes=args.decodes,
+        resend_after_s=args.resend_after,
+    )
     return 0
 
 

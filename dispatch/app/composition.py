@@ -24,7 +24,9 @@ from dispatch.ports import Clock, Locator, MqttEndpoint, PackageContext
 logger = logging.getLogger(__name__)
 
 #: ``(module with install(app, context), settings table)`` in start order.
-PACKAGES: tuple[tuple[str, str], ...] = ()
+PACKAGES: tuple[tuple[str, str], ...] = (
+    ("ecall.lifespan", "ecall"),
+)
 
 MQTT = web.AppKey("mqtt", MqttEndpoint)
 

@@ -65,7 +65,7 @@ class MqttGateway:
 
     def _client(self) -> aiomqtt.Client:
         endpoint = self.endpoint
-        return aiomqtt.Client(
+        client = aiomqtt.Client(
             endpoint.host,
             endpoint.port,
             username=endpoint.username,
@@ -77,6 +77,9 @@ class MqttGateway:
             max_inflight_messages=min(self.settings.max_in_flight, 65535),
             timeout=10,
         )
+        # Acks in flight are bounded by max_in_flight; aiomqtt's default warns above 10.
+        client.pending_calls_threshold = self.settings.max_in_flight
+        return client
 
     async def run(self) -> None:
         """Receive until cancelled, reconnecting with back-off whenever the broker goes away."""
