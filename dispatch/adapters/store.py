@@ -20,7 +20,7 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -69,7 +69,6 @@ class DuplicateKey(StoreError):  # noqa: N818 - names the refusal
 class _Pending:
     events: Sequence[Event]
     future: asyncio.Future[list[int]]
-    enqueued: float = field(default_factory=time.perf_counter)
 
 
 @dataclass(slots=True)
@@ -190,7 +189,11 @@ class EventLog:
         if not events:
             return []
         future: asyncio.Future[list[int]] = asyncio.get_running_loop().create_future()
-        await self._queue.put(_Pending(events, future))
+        pending = _Pending(events, future)
+        try:
+            self._queue.put_nowait(pending)
+        except asyncio.QueueFull:
+            await self._queue.put(pending)  # bounded: appenders wait for the writer
         return await future
 
     async def run_writer(self) -> None:

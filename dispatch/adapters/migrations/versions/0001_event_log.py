@@ -32,10 +32,8 @@ def upgrade() -> None:
         sa.Column("plate", sa.SmallInteger(), nullable=True),
         sa.Column("payload", sa.LargeBinary(), nullable=False),
     )
-    op.create_index("ix_events_subject", "events", ["subject"])
 
 
 def downgrade() -> None:
     """Drop the event log."""
-    op.drop_index("ix_events_subject", "events")
     op.drop_table("events")
