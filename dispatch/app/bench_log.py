@@ -5,7 +5,8 @@ with ``--db``).
 
 Many concurrent producers each append one command's events at a time (two by default:
 a call ingest commits ``call_received`` and ``incident_opened`` together) and wait for
-the commit, as ingest handlers do. Latency is from the append call to its
+the commit, as ingest handlers do. The baseline commits every event in its own
+transaction (one event per append, no grouping). Latency is from the append call to its
 acknowledgement. Figures are medians over ``--runs`` runs; the ratio compares the two
 modes of the same run.
 """
@@ -138,7 +139,7 @@ async def run_bench(
                         group=False,
                         events=baseline_events,
                         producers=producers,
-                        per_append=per_append,
+                        per_append=1,
                     )
                 )
         row: dict[str, Any] = {
