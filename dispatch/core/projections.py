@@ -116,10 +116,8 @@ class State:
     calls: dict[CallId, CallView] = field(default_factory=dict)
     incidents: dict[IncidentId, IncidentView] = field(default_factory=dict)
     units: dict[UnitId, UnitView] = field(default_factory=dict)
-    #: idempotency key -> sequence number of the event that carried it
-    keys: dict[str, int] = field(default_factory=dict)
-    #: sequence number -> event, only for events that carry an idempotency key
-    keyed_events: dict[int, Event] = field(default_factory=dict)
+    #: idempotency key -> the committed event that first carried it
+    keys: dict[str, Recorded] = field(default_factory=dict)
     last_seq: int = 0
     open_by_centre: Counter[CentreId] = field(default_factory=Counter)
 
@@ -129,8 +127,7 @@ class State:
             raise ValueError(f"events must be applied in order: {seq} after {self.last_seq}")
         self.last_seq = seq
         if event.idempotency_key is not None:
-            self.keys[event.idempotency_key] = seq
-            self.keyed_events[seq] = event
+            self.keys.setdefault(event.idempotency_key, Recorded(seq, event))
         handler = _HANDLERS.get(type(event))
         if handler is not None:
             handler(self, seq, event)
@@ -142,10 +139,7 @@ class State:
 
     def original(self, key: str) -> Recorded | None:
         """The committed event that first carried an idempotency key, if any."""
-        seq = self.keys.get(key)
-        if seq is None:
-            return None
-        return Recorded(seq, self.keyed_events[seq])
+        return self.keys.get(key)
 
     def _touch(self, incident_id: IncidentId, seq: int, event: Event) -> IncidentView | None:
         incident = self.incidents.get(incident_id)

@@ -1,0 +1,100 @@
+"""The command line: settings precedence, events tail, bench log."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestServer
+
+from dispatch.app.cli import build_parser, main
+from dispatch.app.settings import load_settings
+from dispatch.app.tail import tail
+from dispatch.app.web import build_app
+from tests.conftest import Database
+from tests.dispatch.conftest import settings_for
+
+
+def test_settings_precedence(tmp_path: Path) -> None:
+    """Defaults < TOML file < environment < command line."""
+    config = tmp_path / "ng112.toml"
+    config.write_text('host = "127.0.0.2"\nport = 9000\ndb = "sqlite:///file.db"\n')
+    settings = load_settings(
+        config_file=config,
+        environ={"NG112_PORT": "9100"},
+        overrides={"db": "postgresql://x@y/z", "host": None},
+    )
+    assert settings.host == "127.0.0.2"
+    assert settings.port == 9100
+    assert settings.db == "postgresql://x@y/z"
+    assert load_settings().port == 8112
+
+
+def test_settings_refuse_unknown_keys(tmp_path: Path) -> None:
+    """A misspelt setting is an error, not silently ignored."""
+    config = tmp_path / "ng112.toml"
+    config.write_text("prot = 1\n")
+    with pytest.raises(ValueError, match="prot"):
+        load_settings(config_file=config)
+
+
+def test_every_command_is_registered() -> None:
+    """The top-level commands the issues promise exist."""
+    parser = build_parser()
+    for argv in (
+        ["serve", "--port", "1"],
+        ["events", "tail"],
+        ["bench", "log"],
+        ["locate", "41", "29"],
+        ["msd", "decode", "00"],
+        ["aml", "parse", "x"],
+    ):
+        args = parser.parse_args(argv)
+        assert callable(args.handler)
+
+
+async def test_events_tail_prints_committed_events(
+    database: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``ng112 events tail --since 0 --count 2`` prints the first two events as JSON lines."""
+    app = build_app(settings_for(database))
+    async with TestServer(app, host="127.0.0.1") as server, aiohttp.ClientSession() as session:
+        async with session.post(
+            f"http://127.0.0.1:{server.port}/api/v1/calls", json={"channel": "phone"}
+        ) as response:
+            assert response.status == 202
+        code = await tail(
+            f"ws://127.0.0.1:{server.port}/api/v1/stream", since=0, token=None, count=2
+        )
+    assert code == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(m["seq"], m["event_type"]) for m in lines] == [
+        (1, "call_received"),
+        (2, "incident_opened"),
+    ]
+
+
+def test_bench_log_reports_both_modes(capsys: pytest.CaptureFixture[str]) -> None:
+    """A small bench log run prints a table and JSON comparing both modes, losing nothing."""
+    code = main(
+        [
+            "bench",
+            "log",
+            "--events",
+            "400",
+            "--baseline-events",
+            "40",
+            "--runs",
+            "1",
+            "--producers",
+            "20",
+        ]
+    )
+    assert code == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    result = json.loads(out[-1])["results"][0]
+    assert result["group_commit"]["events_per_s"] > 0
+    assert result["commit_per_event"]["transactions"] == 40
+    assert result["group_commit"]["transactions"] < 400
