@@ -1,0 +1,402 @@
+"""Drivers: send simulated traffic over the public protocols and count what was acknowledged.
+
+- :class:`CallSender` posts calls (``POST /api/v1/calls``) and retries every failure with
+  the same ``client_request_id`` until the engine acknowledges it (the engine is idempotent
+  on that id, so a retry never makes a second call).
+- :class:`Operator` plays the call-takers: it disposes of hung-up and false calls as
+  unfounded and queues the legitimate ones (``POST /api/v1/incidents/{id}/actions``).
+- :class:`StreamWatcher` is a dashboard on ``/api/v1/stream`` (the ``websockets``
+  package): it notes when each call first appears, spots duplicates and gaps in the
+  sequence, and resumes with ``?since=`` after a disconnect.
+- :class:`EcallFleet` publishes MSDs to ``ng112/ecall/{vin}/msd`` over MQTT and resends
+  until the gateway's application ack arrives on ``ng112/ecall/{vin}/ack``.
+- :func:`malformed_burst` sends inputs the engine must refuse, and counts the refusals.
+
+Times are ``time.monotonic()``: on Linux it is one system-wide clock, so times taken in
+different processes of one machine compare.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+import orjson
+import websockets
+
+from simulators.scenario import Outage
+from simulators.traffic import CallSpec, Disposition
+
+logger = logging.getLogger(__name__)
+
+_RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Ack:
+    """The engine's acknowledgement of one call."""
+
+    call_id: str
+    incident_id: str
+    seq: int
+    sent_at: float
+    acked_at: float
+    attempts: int
+
+
+@dataclass(slots=True)
+class SenderStats:
+    """What the senders offered and what the engine acknowledged."""
+
+    offered: int = 0
+    acknowledged: int = 0
+    retries: int = 0
+    refused: int = 0
+    abandoned: int = 0
+    by_channel: dict[str, int] = field(default_factory=dict)
+
+
+class CallSender:
+    """Posts calls and retries until acknowledged; see the module docstring."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        base_url: str,
+        *,
+        headers: dict[str, str] | None = None,
+        retry_delay_s: float = 0.2,
+        max_retry_delay_s: float = 5.0,
+        request_timeout_s: float = 30.0,
+    ) -> None:
+        self._session = session
+        self._url = f"{base_url.rstrip('/')}/api/v1/calls"
+        self._headers = {"Content-Type": "application/json", **(headers or {})}
+        self._retry_delay = retry_delay_s
+        self._max_retry_delay = max_retry_delay_s
+        self._timeout = aiohttp.ClientTimeout(total=request_timeout_s)
+        self.stats = SenderStats()
+        self.acks: dict[str, Ack] = {}
+
+    async def send(self, spec: CallSpec) -> Ack | None:
+        """Offer one call until the engine acknowledges it; ``None`` if it refused it (4xx)."""
+        body = orjson.dumps(spec.body())
+        stats = self.stats
+        stats.offered += 1
+        sent_at = time.monotonic()
+        delay = self._retry_delay
+        attempts = 0
+        while True:
+            attempts += 1
+            try:
+                async with self._session.post(
+                    self._url, data=body, headers=self._headers, timeout=self._timeout
+                ) as response:
+                    raw = await response.read()
+                    status = response.status
+            except (aiohttp.ClientError, TimeoutError):
+                status, raw = 0, b""
+            except asyncio.CancelledError:
+                stats.abandoned += 1
+                raise
+            if status == 202:
+                data = orjson.loads(raw)
+                ack = Ack(
+                    call_id=data["call_id"],
+                    incident_id=data["incident_id"],
+                    seq=int(data["seq"]),
+                    sent_at=sent_at,
+                    acked_at=time.monotonic(),
+                    attempts=attempts,
+                )
+                stats.acknowledged += 1
+                stats.by_channel[spec.channel] = stats.by_channel.get(spec.channel, 0) + 1
+                self.acks[spec.client_request_id] = ack
+                return ack
+            if status and status not in _RETRY_STATUSES:
+                stats.refused += 1
+                logger.warning("engine refused a simulated call with status %d", status)
+                return None
+            stats.retries += 1
+            await asyncio.sleep(delay * random.uniform(0.5, 1.5))
+            delay = min(delay * 2, self._max_retry_delay)
+
+
+@dataclass(slots=True)
+class OperatorStats:
+    """What the simulated operators did."""
+
+    unfounded: int = 0
+    queued: int = 0
+    refused: int = 0
+    deferred_by_outage: int = 0
+
+
+class Operator:
+    """Simulated call-takers acting on acknowledged calls after a short handling delay."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        base_url: str,
+        *,
+        delay_s: tuple[float, float],
+        queue_legitimate: bool,
+        outage: Outage | None,
+        clock: Callable[[], float],
+        rng: random.Random,
+        concurrency: int = 16,
+    ) -> None:
+        self._session = session
+        self._base = base_url.rstrip("/")
+        self._delay = delay_s
+        self._queue_legitimate = queue_legitimate
+        self._outage = outage
+        self._clock = clock
+        self._rng = rng
+        self._work: asyncio.PriorityQueue[tuple[float, int, CallSpec, Ack]] = asyncio.PriorityQueue(
+            maxsize=100_000
+        )
+        self._order = 0
+        self._concurrency = concurrency
+        self.stats = OperatorStats()
+
+    @property
+    def backlog(self) -> int:
+        """Calls waiting for an operator."""
+        return self._work.qsize()
+
+    def take(self, spec: CallSpec, ack: Ack) -> None:
+        """Hand an acknowledged call to the operators (dropped when the backlog is full)."""
+        due = self._clock() + self._rng.uniform(*self._delay)
+        self._order += 1
+        with contextlib.suppress(asyncio.QueueFull):
+            self._work.put_nowait((due, self._order, spec, ack))
+
+    async def run(self) -> None:
+        """Work the backlog with a few concurrent operators until cancelled."""
+        async with asyncio.TaskGroup() as group:
+            for index in range(self._concurrency):
+                group.create_task(self._worker(), name=f"ng112-sim-operator-{index}")
+
+    def _out_of_service(self, spec: CallSpec, now: float) -> float | None:
+        outage = self._outage
+        if outage is None or spec.plate != outage.plate:
+            return None
+        if outage.from_s <= now < outage.to_s:
+            return outage.to_s
+        return None
+
+    async def _worker(self) -> None:
+        while True:
+            due, order, spec, ack = await self._work.get()
+            now = self._clock()
+            if due > now:
+                await asyncio.sleep(due - now)
+            back = self._out_of_service(spec, max(due, self._clock()))
+            if back is not None:
+                self.stats.deferred_by_outage += 1
+                self._work.put_nowait((back + self._rng.uniform(*self._delay), order, spec, ack))
+                continue
+            await self._act(spec, ack)
+
+    async def _act(self, spec: CallSpec, ack: Ack) -> None:
+        body: dict[str, Any]
+        if spec.disposition is Disposition.LEGITIMATE:
+            if not self._queue_legitimate:
+                return
+            body = {"action": "queue"}
+        else:
+            body = {"action": "unfounded", "unfounded_reason": spec.unfounded_reason or "silent"}
+        body["client_request_id"] = f"{spec.client_request_id}-op"
+        url = f"{self._base}/api/v1/incidents/{ack.incident_id}/actions"
+        delay = 0.2
+        for _ in range(8):
+            try:
+                async with self._session.post(url, json=body) as response:
+                    await response.read()
+                    status = response.status
+            except (aiohttp.ClientError, TimeoutError):
+                status = 0
+            if status == 200:
+                if body["action"] == "queue":
+                    self.stats.queued += 1
+                else:
+                    self.stats.unfounded += 1
+                return
+            if status and status not in _RETRY_STATUSES:
+                self.stats.refused += 1  # e.g. merged meanwhile: not our call to make
+                return
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+        self.stats.refused += 1
+
+
+@dataclass(slots=True)
+class StreamStats:
+    """What the dashboard saw."""
+
+    events: int = 0
+    calls_seen: int = 0
+    duplicate_calls: int = 0
+    out_of_order: int = 0
+    resyncs: int = 0
+    reconnects: int = 0
+    last_seq: int = 0
+
+
+class StreamWatcher:
+    """A dashboard client on the live stream; see the module docstring."""
+
+    def __init__(self, ws_url: str, *, on_call: Callable[[str], None] | None = None) -> None:
+        self._url = ws_url
+        self._on_call = on_call
+        self.stats = StreamStats()
+        self.seen: dict[str, float] = {}
+        self.connected = asyncio.Event()
+        self._missing: set[str] = set()
+        self._all_seen = asyncio.Event()
+
+    async def wait_seen(self, call_ids: set[str], timeout_s: float) -> bool:
+        """Wait until every one of ``call_ids`` has been seen (or the timeout); all seen?"""
+        self._missing = call_ids - self.seen.keys()
+        self._all_seen.clear()
+        if not self._missing:
+            return True
+        try:
+            async with asyncio.timeout(timeout_s):
+                await self._all_seen.wait()
+        except TimeoutError:
+            return False
+        return True
+
+    async def run(self) -> None:
+        """Watch until cancelled, reconnecting with ``?since=`` after a drop."""
+        stats = self.stats
+        first = True
+        while True:
+            url = self._url
+            if not first:
+                separator = "&" if "?" in url else "?"
+                url = f"{url}{separator}since={stats.last_seq}"
+            try:
+                async with websockets.connect(url, max_size=None, open_timeout=10) as ws:
+                    self.connected.set()
+                    async for raw in ws:
+                        self._handle(raw)
+            except (OSError, websockets.WebSocketException, TimeoutError):
+                pass
+            stats.reconnects += 1
+            first = False
+            self.connected.clear()
+            await asyncio.sleep(0.5)
+
+    def _handle(self, raw: str | bytes) -> None:
+        message = orjson.loads(raw)
+        kind = message.get("type")
+        stats = self.stats
+        if kind == "snapshot":
+            stats.last_seq = max(stats.last_seq, int(message["seq"]))
+            return
+        if kind == "resync":
+            stats.resyncs += 1
+            return
+        if kind != "event":
+            return
+        now = time.monotonic()
+        seq = int(message["seq"])
+        if seq <= stats.last_seq:
+            stats.out_of_order += 1
+            return
+        stats.last_seq = seq
+        stats.events += 1
+        if message.get("event_type") != "call_received":
+            return
+        call_id = message["data"]["call_id"]
+        if call_id in self.seen:
+            stats.duplicate_calls += 1
+            return
+        self.seen[call_id] = now
+        stats.calls_seen += 1
+        if self._missing:
+            self._missing.discard(call_id)
+            if not self._missing:
+                self._all_seen.set()
+        if self._on_call is not None:
+            self._on_call(call_id)
+
+
+@dataclass(slots=True)
+class MalformedStats:
+    """The burst of bad inputs: each must be refused."""
+
+    sent: int = 0
+    refused: int = 0
+    accepted: int = 0
+    by_status: dict[int, int] = field(default_factory=dict)
+
+
+def malformed_bodies(rng: random.Random, count: int) -> list[tuple[bytes, str]]:
+    """Bad ``POST /api/v1/calls`` inputs: ``(body, content type)`` pairs (pure)."""
+    kinds: list[tuple[bytes, str]] = [
+        (b"{not json", "application/json"),
+        (b"[1, 2, 3]", "application/json"),
+        (orjson.dumps({"channel": "carrier_pigeon"}), "application/json"),
+        (
+            orjson.dumps({"channel": "phone", "location": {"lat": 123.0, "lon": 0}}),
+            "application/json",
+        ),
+        (orjson.dumps({"channel": "phone", "dialled": "911"}), "application/json"),
+        (orjson.dumps({"channel": "phone", "unexpected": True}), "application/json"),
+        (orjson.dumps({"channel": "phone", "text": "x" * 5000}), "application/json"),
+        (orjson.dumps({"channel": "phone", "caller": {"number": "<script>"}}), "application/json"),
+        (orjson.dumps({"channel": "phone"}), "text/plain"),
+        (
+            orjson.dumps({"channel": "phone", "client_request_id": "bad id with spaces"}),
+            "application/json",
+        ),
+        (b"\xff\xfe\x00garbage", "application/json"),
+        (
+            orjson.dumps({"channel": "phone", "location": {"lat": "NaN", "lon": 1}}),
+            "application/json",
+        ),
+    ]
+    return [rng.choice(kinds) for _ in range(count)]
+
+
+async def malformed_burst(
+    session: aiohttp.ClientSession, base_url: str, bodies: list[tuple[bytes, str]]
+) -> MalformedStats:
+    """Send each bad input once and count how the engine answered."""
+    stats = MalformedStats()
+    url = f"{base_url.rstrip('/')}/api/v1/calls"
+    semaphore = asyncio.Semaphore(32)
+
+    async def one(body: bytes, content_type: str) -> None:
+        async with semaphore:
+            try:
+                async with session.post(
+                    url, data=body, headers={"Content-Type": content_type}
+                ) as response:
+                    await response.read()
+                    status = response.status
+            except (aiohttp.ClientError, TimeoutError):
+                status = 0
+        stats.sent += 1
+        stats.by_status[status] = stats.by_status.get(status, 0) + 1
+        if 400 <= status < 500:
+            stats.refused += 1
+        else:
+            stats.accepted += 1
+
+    async with asyncio.TaskGroup() as group:
+        for body, content_type in bodies:
+            group.create_task(one(body, content_type))
+    return stats

@@ -1,0 +1,118 @@
+"""Hosting an engine for the demo and the replay benchmark (the composition seam).
+
+This is the one simulators module that imports the engine itself (``dispatch.app`` to
+start it in-process, ``dispatch.adapters.store`` to write a log for the replay
+benchmark); the traffic generators and drivers speak only HTTP, MQTT and websockets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from dispatch.adapters.store import EventLog, create_engine
+from dispatch.app.runner import start_site
+from dispatch.app.settings import Settings, load_settings
+from dispatch.model.centres import provincial_centre
+from dispatch.model.events import CallReceived, Event, IncidentOpened
+from dispatch.model.ids import new_call_id, new_incident_id
+from dispatch.model.values import Caller, Location
+from dispatch.model.vocabulary import Channel
+
+__all__ = ["Settings", "settings_from", "start_engine", "temp_sqlite", "time_start", "write_log"]
+
+
+def settings_from(
+    *,
+    config: Path | None,
+    environ: Mapping[str, str],
+    overrides: Mapping[str, Any],
+) -> Settings:
+    """Settings as ``ng112 serve`` builds them: TOML file, environment, then options."""
+    return load_settings(config_file=config, environ=environ, overrides=overrides)
+
+
+async def start_engine(settings: Settings) -> tuple[web.AppRunner, str]:
+    """Start the whole engine in this process; returns its runner and base URL."""
+    if settings.db.startswith("sqlite") and ":///" in settings.db:
+        path = Path(settings.db.split(":///", 1)[1])
+        path.parent.mkdir(parents=True, exist_ok=True)
+    return await start_site(settings)
+
+
+def _events(i: int, plate: int) -> list[Event]:
+    now = datetime.now(UTC)
+    call_id, incident_id = new_call_id(), new_incident_id()
+    location = Location(lat=39.0 + (i % 1000) / 1000, lon=32.0 + (i % 777) / 777, radius_m=25.0)
+    return [
+        CallReceived(
+            occurred_at=now,
+            idempotency_key=f"call:replay-{i}",
+            plate=plate,
+            call_id=call_id,
+            incident_id=incident_id,
+            channel=Channel.PHONE,
+            centre=provincial_centre(plate),
+            caller=Caller(number=f"+90532{i % 10_000_000:07d}"),
+            text="Kavşakta iki araç çarpıştı, yaralılar var",
+            location=location,
+        ),
+        IncidentOpened(
+            occurred_at=now,
+            plate=plate,
+            incident_id=incident_id,
+            call_id=call_id,
+            channel=Channel.PHONE,
+            centre=provincial_centre(plate),
+            location=location,
+        ),
+    ]
+
+
+async def write_log(db_url: str, events: int, *, chunk: int = 5000) -> float:
+    """Write ``events`` events (calls and their incidents) with the log's own append.
+
+    Returns the seconds it took.
+    """
+    engine = create_engine(db_url)
+    log = EventLog(engine, group_commit=True, max_batch=chunk)
+    await log.open()
+    started = time.perf_counter()
+    async with asyncio.TaskGroup() as tasks:
+        writer = tasks.create_task(log.run_writer(), name="ng112-replay-writer")
+        written = 0
+        pending: list[asyncio.Task[list[int]]] = []
+        while written < events:
+            batch: list[Event] = []
+            while len(batch) < chunk and written + len(batch) < events:
+                batch.extend(_events(written + len(batch), 1 + (written // 2) % 81))
+            batch = batch[: events - written]
+            written += len(batch)
+            pending.append(tasks.create_task(log.append(batch)))
+            if len(pending) >= 8:
+                await asyncio.gather(*pending)
+                pending.clear()
+        await asyncio.gather(*pending)
+        writer.cancel()
+    elapsed = time.perf_counter() - started
+    await engine.dispose()
+    return elapsed
+
+
+async def time_start(settings: Settings) -> tuple[float, web.AppRunner, str]:
+    """Start the engine on an existing log; returns the seconds to ready, runner and URL."""
+    started = time.perf_counter()
+    runner, url = await start_site(settings)
+    return time.perf_counter() - started, runner, url
+
+
+def temp_sqlite(folder: str) -> str:
+    """A fresh SQLite URL in ``folder``."""
+    return f"sqlite+aiosqlite:///{Path(folder) / f'ng112-{uuid.uuid4().hex[:8]}.db'}"
