@@ -1,0 +1,363 @@
+"""Duplicate proposals and the trapped register, kept from the event log.
+
+:class:`DuplicateDesk` folds committed events into a
+:class:`~dispatch.core.clustering.DuplicateFinder` of open incidents. Each new call (the
+``IncidentOpened`` its call produced) is checked against the open incidents: if it
+probably describes one of them, a :class:`~dispatch.model.DuplicateProposed` is due and
+the call is attached to that site *tentatively*, so the site's position sharpens with
+every call and the call's own incident does not become a rival site. Otherwise the call's
+incident becomes a site of its own. The fold is deterministic, so replaying the log at
+start rebuilds the same sites; proposals already in the log are not made again.
+
+A dispatcher decides: merging is the engine's ``merge`` action (every call and caller
+stays attached, by ``CallAttached``), :meth:`DuplicatesService.accept` is a shortcut for
+it; :meth:`DuplicatesService.reject` records that the call is an incident of its own.
+
+The earthquake register: ``TrappedReported`` events give, per call, how many people a
+caller says are trapped; :meth:`DuplicatesService.trapped` folds them per site with
+:func:`~dispatch.core.clustering.trapped_register`, following each call to the incident
+it belongs to now (after merges).
+
+Errors::
+
+    DuplicateError
+    ├── UnknownProposal (LookupError)   the incident has no duplicate proposal
+    └── ProposalRefused                 the proposal was already decided
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from dispatch.core.clustering import (
+    DuplicateFinder,
+    NewCall,
+    OpenIncident,
+    SiteTrapped,
+    TrappedReport,
+    trapped_register,
+)
+from dispatch.core.decide import Action, IncidentAction
+from dispatch.core.projections import Recorded
+from dispatch.core.taxonomy import IncidentType
+from dispatch.model.access import Principal
+from dispatch.model.dispatch_events import DuplicateProposed, DuplicateRejected, TrappedReported
+from dispatch.model.events import (
+    Event,
+    IncidentClassified,
+    IncidentOpened,
+    IncidentStatusChanged,
+)
+from dispatch.model.ids import CallId, IncidentId
+from dispatch.model.vocabulary import IncidentStatus
+from dispatch.ports import EnginePort
+
+logger = logging.getLogger(__name__)
+
+_TYPES = {t.value: t for t in IncidentType}
+
+
+class DuplicateError(Exception):
+    """Root of the duplicates service's errors."""
+
+
+class UnknownProposal(DuplicateError, LookupError):  # noqa: N818 - names the refusal
+    """The incident has no duplicate proposal."""
+
+
+class ProposalRefused(DuplicateError):  # noqa: N818 - names the refusal
+    """The proposal was already decided."""
+
+
+class ProposalState(enum.StrEnum):
+    """Where a duplicate proposal is."""
+
+    DUE = "due"
+    PROPOSED = "proposed"
+    MERGED = "merged"
+    REJECTED = "rejected"
+    CLOSED = "closed"
+
+
+@dataclass(slots=True, kw_only=True)
+class Proposal:
+    """A call's incident proposed as a duplicate of an open incident."""
+
+    call_id: CallId
+    incident_id: IncidentId
+    candidate: IncidentId
+    distance_m: float
+    gate_m: float
+    score: float
+    plate: int | None
+    call: NewCall
+    state: ProposalState = ProposalState.DUE
+
+    def event(self, now: datetime) -> DuplicateProposed:
+        """The event recording this proposal."""
+        return DuplicateProposed(
+            occurred_at=now,
+            idempotency_key=f"duplicate:{self.call_id}",
+            plate=self.plate,
+            call_id=self.call_id,
+            incident_id=self.incident_id,
+            candidate=self.candidate,
+            distance_m=round(self.distance_m, 1),
+            gate_m=round(self.gate_m, 1),
+            score=round(self.score, 4),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The API's view of the proposal."""
+        return {
+            "call_id": self.call_id,
+            "incident_id": self.incident_id,
+            "candidate": self.candidate,
+            "distance_m": round(self.distance_m, 1),
+            "gate_m": round(self.gate_m, 1),
+            "state": self.state.value,
+        }
+
+
+def incident_type_of(value: str | None) -> IncidentType | None:
+    """The taxonomy's type for a stored type name (``None`` if unknown or absent)."""
+    return _TYPES.get(value) if value else None
+
+
+class DuplicateDesk:
+    """Sites of open incidents and the proposals made against them (a pure fold)."""
+
+    def __init__(self, finder: DuplicateFinder | None = None) -> None:
+        self.finder = finder or DuplicateFinder()
+        self.proposals: dict[IncidentId, Proposal] = {}
+        self.reports: list[TrappedReport] = []
+
+    def apply(self, event: Event) -> bool:
+        """Fold one committed event; ``True`` if a proposal became due."""
+        if isinstance(event, IncidentOpened):
+            return self._opened(event)
+        if isinstance(event, DuplicateProposed):
+            proposal = self.proposals.get(event.incident_id)
+            if proposal is not None and proposal.state is ProposalState.DUE:
+                proposal.state = ProposalState.PROPOSED
+        elif isinstance(event, DuplicateRejected):
+            self._rejected(event)
+        elif isinstance(event, IncidentStatusChanged):
+            self._status(event)
+        elif isinstance(event, IncidentClassified):
+            site = self.finder.get(event.incident_id)
+            kind = incident_type_of(event.incident_type)
+            if site is not None and kind is not None:
+                self.finder.open(replace(site, incident_type=kind))
+        elif isinstance(event, TrappedReported):
+            self.reports.append(
+                TrappedReport(
+                    incident_id=event.incident_id,
+                    call_id=event.call_id,
+                    trapped=event.count,
+                    at=event.occurred_at,
+                )
+            )
+        return False
+
+    def _opened(self, event: IncidentOpened) -> bool:
+        where = event.location
+        if where is None:
+            return False
+        kind = incident_type_of(event.incident_type or event.suggested_type)
+        call = NewCall(
+            call_id=event.call_id,
+            incident_type=kind,
+            lat=where.lat,
+            lon=where.lon,
+            radius_m=where.radius_m,
+            at=event.occurred_at,
+        )
+        best = self.finder.propose(call)
+        if best is None:
+            self._open_site(event.incident_id, call)
+            return False
+        self.finder.attach(best.incident_id, call)
+        self.proposals[event.incident_id] = Proposal(
+            call_id=event.call_id,
+            incident_id=event.incident_id,
+            candidate=IncidentId(best.incident_id),
+            distance_m=best.distance_m,
+            gate_m=best.gate_m,
+            score=best.score,
+            plate=event.plate,
+            call=call,
+        )
+        return True
+
+    def _open_site(self, incident_id: IncidentId, call: NewCall) -> None:
+        self.finder.open(
+            OpenIncident(
+                incident_id=incident_id,
+                incident_type=call.incident_type,
+                lat=call.lat,
+                lon=call.lon,
+                radius_m=call.radius_m if call.radius_m is not None else 100.0,
+                opened_at=call.at,
+            )
+        )
+
+    def _rejected(self, event: DuplicateRejected) -> None:
+        proposal = self.proposals.get(event.incident_id)
+        if proposal is None or proposal.state not in {ProposalState.DUE, ProposalState.PROPOSED}:
+            return
+        proposal.state = ProposalState.REJECTED
+        self._open_site(proposal.incident_id, proposal.call)
+
+    def _status(self, event: IncidentStatusChanged) -> None:
+        if event.status.is_open:
+            return
+        gone = event.incident_id
+        proposal = self.proposals.get(gone)
+        if proposal is not None and proposal.state in {ProposalState.DUE, ProposalState.PROPOSED}:
+            merged = event.status is IncidentStatus.MERGED
+            proposal.state = ProposalState.MERGED if merged else ProposalState.CLOSED
+        into = event.merged_into
+        if into is not None and gone in self.finder and into in self.finder:
+            self.finder.merge(into, gone)
+        else:
+            self.finder.close(gone)
+
+    def due(self) -> list[Proposal]:
+        """Proposals not yet recorded."""
+        return [p for p in self.proposals.values() if p.state is ProposalState.DUE]
+
+    def open_proposals(self) -> list[Proposal]:
+        """Proposals waiting for the dispatcher's decision."""
+        return [
+            p
+            for p in self.proposals.values()
+            if p.state in {ProposalState.DUE, ProposalState.PROPOSED}
+        ]
+
+
+class DuplicatesService:
+    """Records proposals, applies the dispatcher's decisions and keeps the trapped register."""
+
+    def __init__(self, engine: EnginePort, desk: DuplicateDesk | None = None) -> None:
+        self.engine = engine
+        self.desk = desk or DuplicateDesk()
+        self.wake = asyncio.Event()
+        self._lock = asyncio.Lock()
+        engine.subscribe(self._on_commit)
+
+    def _on_commit(self, batch: Sequence[Recorded]) -> None:
+        for record in batch:
+            if self.desk.apply(record.event):
+                self.wake.set()
+
+    def next_deadline(self) -> datetime | None:
+        """Proposals are due at once; nothing waits for a time."""
+        return self.engine.clock.now() if self.desk.due() else None
+
+    async def tick(self, now: datetime) -> list[Recorded]:
+        """Record every proposal that is due (once each)."""
+        async with self._lock:
+            due = self.desk.due()
+            if not due:
+                return []
+            return await self.engine.record([p.event(now) for p in due])
+
+    def proposal(self, incident_id: str) -> Proposal:
+        """The proposal made for an incident's call, or :class:`UnknownProposal`."""
+        proposal = self.desk.proposals.get(IncidentId(incident_id))
+        if proposal is None:
+            raise UnknownProposal("the incident has no duplicate proposal")
+        return proposal
+
+    def _open(self, incident_id: str) -> Proposal:
+        proposal = self.proposal(incident_id)
+        if proposal.state not in {ProposalState.DUE, ProposalState.PROPOSED}:
+            raise ProposalRefused(f"the proposal is already {proposal.state.value}")
+        return proposal
+
+    async def accept(self, incident_id: str, principal: Principal) -> list[Recorded]:
+        """Merge the call's incident into the proposed one (the engine's merge action)."""
+        proposal = self._open(incident_id)
+        return await self.engine.act(
+            incident_id,
+            IncidentAction(
+                action=Action.MERGE,
+                actor=principal.subject,
+                into=proposal.candidate,
+                reason="duplicate accepted",
+            ),
+            principal,
+        )
+
+    async def reject(self, incident_id: str, principal: Principal) -> Recorded:
+        """The call's incident is an incident of its own."""
+        proposal = self._open(incident_id)
+        incident = self.engine.state.incidents.get(proposal.incident_id)
+        principal.require_incident_action(incident.plate if incident else proposal.plate)
+        (record,) = await self.engine.record(
+            [
+                DuplicateRejected(
+                    occurred_at=self.engine.clock.now(),
+                    idempotency_key=f"duplicate-rejected:{proposal.call_id}",
+                    plate=proposal.plate,
+                    call_id=proposal.call_id,
+                    incident_id=proposal.incident_id,
+                    candidate=proposal.candidate,
+                    actor=principal.subject,
+                )
+            ]
+        )
+        return record
+
+    async def report_trapped(self, call_id: str, count: int, principal: Principal) -> Recorded:
+        """A caller's count of people trapped, recorded against the call's incident."""
+        if count < 0:
+            raise ValueError("a trapped count must not be negative")
+        call = self.engine.state.calls.get(CallId(call_id))
+        if call is None:
+            raise LookupError("no such call")
+        plate = call.placement.plate if call.placement else None
+        principal.require_incident_action(plate)
+        (record,) = await self.engine.record(
+            [
+                TrappedReported(
+                    occurred_at=self.engine.clock.now(),
+                    plate=plate,
+                    incident_id=call.incident_id,
+                    call_id=call.call_id,
+                    count=count,
+                    actor=principal.subject,
+                )
+            ]
+        )
+        return record
+
+    def trapped(self, incident_id: str) -> SiteTrapped | None:
+        """The register line of the site, following every call to its incident now."""
+        calls = self.engine.state.calls
+        current = [
+            replace(r, incident_id=calls[CallId(r.call_id)].incident_id)
+            if CallId(r.call_id) in calls
+            else r
+            for r in self.desk.reports
+        ]
+        return trapped_register(current).get(incident_id)
+
+
+__all__ = [
+    "DuplicateDesk",
+    "DuplicateError",
+    "DuplicatesService",
+    "Proposal",
+    "ProposalRefused",
+    "ProposalState",
+    "UnknownProposal",
+    "incident_type_of",
+]
