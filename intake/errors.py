@@ -14,19 +14,42 @@ Tree::
     │   ├── AmlValueError            one field breaks its rule (`field` attribute)
     │   ├── AmlTooLong               total length, number of fields or one field over its limit
     │   └── AmlHmacMismatch          HTTPS form: the HMAC-SHA1 is missing, malformed or wrong
-    └── PidfError                    a PIDF-LO document (RFC 4119, 5491, 5139) is refused
-        ├── PidfUnsafeXml            DTD, entity declaration or external reference (`construct`)
-        ├── PidfTooLarge             bytes, shapes, vertices or a value over its limit
-        ├── PidfSyntaxError          not well-formed XML, or not a PIDF `presence` document
-        ├── PidfUnsupportedShape     a shape or coordinate form this parser does not read
-        ├── PidfValueError           one element breaks its rule (`field` attribute)
-        └── PidfMultipartError       the SIP multipart body or its PIDF part cannot be found
+    ├── PidfError                    a PIDF-LO document (RFC 4119, 5491, 5139) is refused
+    │   ├── PidfUnsafeXml            DTD, entity declaration or external reference (`construct`)
+    │   ├── PidfTooLarge             bytes, shapes, vertices or a value over its limit
+    │   ├── PidfSyntaxError          not well-formed XML, or not a PIDF `presence` document
+    │   ├── PidfUnsupportedShape     a shape or coordinate form this parser does not read
+    │   ├── PidfValueError           one element breaks its rule (`field` attribute)
+    │   └── PidfMultipartError       the SIP multipart body or its PIDF part cannot be found
+    └── ChannelError                 a channel refuses input; `code` is its wire reason
+        ├── InvalidNumber            a phone number is not a dialable E.164 / Turkish number
+        ├── InvalidPosition          a position is impossible (range, radius, time)
+        ├── FloodLimited             one number sends faster than its token bucket allows
+        ├── GatewayEventError        a CTI gateway's call event cannot be applied
+        │   ├── UnknownGatewayCall   no call was offered under that gateway call id
+        │   └── CallAlreadyEnded     the call has already ended or been abandoned
+        ├── UnknownCall              no call (or callback) has that id
+        ├── SessionError             a text or video session frame is refused
+        │   ├── FrameError           not JSON, not an object, an unknown type, a bad field
+        │   ├── TextTooLong          a chat message is longer than the configured limit
+        │   ├── SessionClosed        the session has ended
+        │   ├── NotYourSession       the device or operator may not use this session
+        │   └── SignallingError      a WebRTC signalling message is refused (size, order, kind)
+        └── RegistrationError        app registration or device authentication is refused
+            ├── UnknownChallenge     no live one-time-code challenge has that id
+            ├── CodeExpired          the one-time code is older than its lifetime
+            ├── CodeMismatch         the code is wrong (`attempts_left` attribute)
+            ├── TooManyAttempts      the challenge used up its attempts
+            ├── SmsUnavailable       no SMS gateway is configured to send the code
+            └── InvalidDeviceToken   the device token is missing, malformed or unknown
 
-Other intake channels add their own branch under `IntakeError` (one class per documented
-rejection, its line in this tree).
+Each channel class has a `code` attribute: the stable machine-readable reason an adapter puts
+on the wire and counts.
 """
 
 from __future__ import annotations
+
+from typing import ClassVar
 
 __all__ = [
     "AmlError",
@@ -35,7 +58,18 @@ __all__ = [
     "AmlTooLong",
     "AmlUnsupportedVersion",
     "AmlValueError",
+    "CallAlreadyEnded",
+    "ChannelError",
+    "CodeExpired",
+    "CodeMismatch",
+    "FloodLimited",
+    "FrameError",
+    "GatewayEventError",
     "IntakeError",
+    "InvalidDeviceToken",
+    "InvalidNumber",
+    "InvalidPosition",
+    "NotYourSession",
     "PidfError",
     "PidfMultipartError",
     "PidfSyntaxError",
@@ -43,6 +77,16 @@ __all__ = [
     "PidfUnsafeXml",
     "PidfUnsupportedShape",
     "PidfValueError",
+    "RegistrationError",
+    "SessionClosed",
+    "SessionError",
+    "SignallingError",
+    "SmsUnavailable",
+    "TextTooLong",
+    "TooManyAttempts",
+    "UnknownCall",
+    "UnknownChallenge",
+    "UnknownGatewayCall",
 ]
 
 
@@ -130,3 +174,140 @@ class PidfValueError(PidfError):
 
 class PidfMultipartError(PidfError):
     """The multipart SIP body is malformed or holds no PIDF-LO part with the wanted Content-ID."""
+
+
+# --- channels: phone, AML join, text, video, panic, registration ------------------------------
+
+
+class ChannelError(IntakeError):
+    """Base of the channel refusals: `code` is the stable wire reason (counted by adapters)."""
+
+    code: ClassVar[str] = "intake_refused"
+
+
+class InvalidNumber(ChannelError):  # noqa: N818 - names the refusal
+    """A phone number is not a dialable international (E.164) or Turkish national number."""
+
+    code = "invalid_number"
+
+
+class InvalidPosition(ChannelError):  # noqa: N818 - names the refusal
+    """A position is impossible: latitude, longitude, radius out of range, or a naive time."""
+
+    code = "invalid_position"
+
+
+class FloodLimited(ChannelError):  # noqa: N818 - names the refusal
+    """One number sends faster than its token bucket allows; `retry_after_s` says when to retry."""
+
+    code = "flood_limited"
+
+    def __init__(self, message: str, *, retry_after_s: float) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class GatewayEventError(ChannelError):
+    """A CTI gateway's call event cannot be applied to the call it names."""
+
+    code = "gateway_event_refused"
+
+
+class UnknownGatewayCall(GatewayEventError):  # noqa: N818 - names the refusal
+    """No call was offered under that gateway and gateway call id."""
+
+    code = "unknown_gateway_call"
+
+
+class CallAlreadyEnded(GatewayEventError):  # noqa: N818 - names the refusal
+    """The call has already ended or been abandoned; a different final status is refused."""
+
+    code = "call_already_ended"
+
+
+class UnknownCall(ChannelError):  # noqa: N818 - names the refusal
+    """No call, alarm or callback has that id."""
+
+    code = "unknown_call"
+
+
+class SessionError(ChannelError):
+    """A text or sign-language video session frame is refused."""
+
+    code = "session_refused"
+
+
+class FrameError(SessionError):
+    """A frame is not JSON, not an object, of an unknown type, or one field breaks its rule."""
+
+    code = "invalid_frame"
+
+
+class TextTooLong(SessionError):  # noqa: N818 - names the refusal
+    """A chat message is longer than the configured limit (counted in code points)."""
+
+    code = "text_too_long"
+
+
+class SessionClosed(SessionError):  # noqa: N818 - names the refusal
+    """The session has ended: nothing more is accepted on it."""
+
+    code = "session_closed"
+
+
+class NotYourSession(SessionError):  # noqa: N818 - names the refusal
+    """The device or operator may not use this session (another device, wrong skill)."""
+
+    code = "not_your_session"
+
+
+class SignallingError(SessionError):
+    """A WebRTC signalling message is refused: size, kind, order or session type."""
+
+    code = "invalid_signalling"
+
+
+class RegistrationError(ChannelError):
+    """App registration or device authentication is refused."""
+
+    code = "registration_refused"
+
+
+class UnknownChallenge(RegistrationError):  # noqa: N818 - names the refusal
+    """No live one-time-code challenge has that id."""
+
+    code = "unknown_challenge"
+
+
+class CodeExpired(RegistrationError):  # noqa: N818 - names the refusal
+    """The one-time code is older than its lifetime."""
+
+    code = "code_expired"
+
+
+class CodeMismatch(RegistrationError):  # noqa: N818 - names the refusal
+    """The one-time code is wrong; `attempts_left` says how many tries remain."""
+
+    code = "code_mismatch"
+
+    def __init__(self, message: str, *, attempts_left: int) -> None:
+        super().__init__(message)
+        self.attempts_left = attempts_left
+
+
+class TooManyAttempts(RegistrationError):  # noqa: N818 - names the refusal
+    """The challenge used up its attempts; the user must ask for a new code."""
+
+    code = "too_many_attempts"
+
+
+class InvalidDeviceToken(RegistrationError):  # noqa: N818 - names the refusal
+    """The device token is missing, malformed or not one that a verification issued."""
+
+    code = "invalid_device_token"
+
+
+class SmsUnavailable(RegistrationError):  # noqa: N818 - names the refusal
+    """Production mode without an SMS gateway: no one-time code can be sent."""
+
+    code = "sms_unavailable"

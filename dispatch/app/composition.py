@@ -26,6 +26,7 @@ logger = logging.getLogger(__name__)
 #: ``(module with install(app, context), settings table)`` in start order.
 PACKAGES: tuple[tuple[str, str], ...] = (
     ("ecall.lifespan", "ecall"),
+    ("intake.lifespan", "intake"),
     ("dispatch.call_taking_lifespan", "call_taking"),
     ("language_desk.lifespan", "language_desk"),
 )
