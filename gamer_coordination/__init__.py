@@ -1,1 +1,1 @@
-"""GAMER coordination: live projections, dashboards over websockets, timelines and situation reports."""
+"""GAMER coordination: live projections, dashboards over websockets, timelines, reports."""

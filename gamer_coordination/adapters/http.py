@@ -1,0 +1,328 @@
+"""GAMER coordination's HTTP surface: pages, static assets, the dashboard stream and APIs.
+
+Routes:
+
+- ``/`` (redirect to ``/map``), ``/map``, ``/console``: the pages (plain HTML + ES modules
+  under ``/static/gamer/``), served with a Content-Security-Policy that allows no inline
+  script, so caller text can never run even if a page forgot to escape it.
+- ``/static/leaflet/`` and ``/static/leaflet-markercluster/``: the map library from the
+  installed PyPI packages ``xstatic-leaflet`` and ``xstatic-leaflet-markercluster``.
+- ``GET /api/v1/gamer/config``: what the pages need to know (tile URL, the principal's scope).
+- ``GET /api/v1/gamer/stream?province=&since=&epoch=``: the scoped dashboard websocket.
+- ``GET /api/v1/gamer/summary?province=``: the current counts, as JSON.
+- ``POST /api/v1/classify``: the classifier's suggestion for a text (read only).
+- ``GET /api/v1/reports/situation?province=&from=&to=``: a situation report (HTML).
+- ``POST /api/v1/gamer/push``, ``GET /api/v1/gamer/push/{message_id}``: information to units.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager, suppress
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import xstatic.pkg.leaflet
+import xstatic.pkg.leaflet_markercluster
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
+
+from dispatch.adapters.http import (
+    OPENAPI_MODELS,
+    OPENAPI_PATHS,
+    ApiError,
+    json_response,
+    principal_of,
+    read_body,
+)
+from dispatch.core.classification import classify
+from dispatch.core.interrogation import Question
+from dispatch.model.access import Principal
+from dispatch.model.vocabulary import Channel, Role
+from dispatch.ports import EnginePort, MqttEndpoint
+from gamer_coordination.adapters.ws import DashboardHub
+from gamer_coordination.projections import NATIONAL, province_key
+from gamer_coordination.settings import GamerSettings
+
+logger = logging.getLogger(__name__)
+
+STATIC = Path(__file__).resolve().parents[1] / "static"
+LEAFLET = Path(xstatic.pkg.leaflet.BASE_DIR)
+MARKERCLUSTER = Path(xstatic.pkg.leaflet_markercluster.BASE_DIR)
+MAX_CLASSIFY_TEXT = 4000
+
+
+class GamerRuntime:
+    """What GAMER's handlers and loops share: settings, the hub, the engine, the broker."""
+
+    def __init__(
+        self,
+        *,
+        settings: GamerSettings,
+        hub: DashboardHub,
+        engine: EnginePort,
+        mqtt: MqttEndpoint | None,
+    ) -> None:
+        self.settings = settings
+        self.hub = hub
+        self.engine = engine
+        self.mqtt = mqtt
+        self.tasks: asyncio.TaskGroup | None = None
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.tick_s)
+            self.hub.tick(self.engine.clock.now())
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """Run the background loops for the application's lifetime."""
+        async with asyncio.TaskGroup() as tasks:
+            self.tasks = tasks
+            loops = [tasks.create_task(self._tick(), name="ng112-gamer-spike-ticker")]
+            try:
+                yield
+            finally:
+                self.tasks = None
+                for loop in loops:
+                    loop.cancel()
+                for loop in loops:
+                    with suppress(asyncio.CancelledError):
+                        await loop
+
+
+RUNTIME = web.AppKey("gamer_runtime", GamerRuntime)
+
+
+def _runtime(request: web.Request) -> GamerRuntime:
+    return request.app[RUNTIME]
+
+
+# -- scope ----------------------------------------------------------------------------------
+
+
+def _province_param(request: web.Request) -> int | None:
+    text = request.query.get("province")
+    if not text:
+        return None
+    try:
+        province = int(text)
+    except ValueError:
+        raise ApiError(400, "invalid_query", "province must be a plate code 1..81") from None
+    if not 1 <= province <= 81:
+        raise ApiError(400, "invalid_query", "province must be a plate code 1..81")
+    return province
+
+
+def dashboard_scope(principal: Principal, province: int | None) -> int | None:
+    """The province a dashboard shows (``None``: the whole country), or AccessDenied."""
+    principal.require_read(province)
+    if principal.sees_province(None):
+        return province
+    return principal.province
+
+
+# -- pages ----------------------------------------------------------------------------------
+
+_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: {tiles}; connect-src 'self' ws: wss:; object-src 'none'; "
+    "base-uri 'none'; frame-ancestors 'none'"
+)
+
+
+def _page(name: str) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        principal = principal_of(request)
+        principal.require_read(principal.province)
+        tiles = _tile_origin(_runtime(request).settings.tile_url)
+        return web.FileResponse(
+            STATIC / name,
+            headers={
+                "Content-Security-Policy": _CSP.format(tiles=tiles),
+                "X-Content-Type-Options": "nosniff",
+                "Referrer-Policy": "no-referrer",
+                "Cache-Control": "no-store",
+            },
+        )
+
+    return handler
+
+
+def _tile_origin(url: str | None) -> str:
+    if not url:
+        return ""
+    scheme, _, rest = url.partition("://")
+    host = rest.split("/", 1)[0].replace("{s}", "*")
+    return f"{scheme}://{host}" if scheme in {"http", "https"} else ""
+
+
+async def root(request: web.Request) -> web.StreamResponse:
+    """``/``: the live map, keeping the query (role, province, token)."""
+    query = request.query_string
+    raise web.HTTPFound("/map" + (f"?{query}" if query else ""))
+
+
+# -- API ------------------------------------------------------------------------------------
+
+
+async def config(request: web.Request) -> web.Response:
+    """What the pages need: tile layer, the principal's role and scope."""
+    principal = principal_of(request)
+    principal.require_read(principal.province)
+    settings = _runtime(request).settings
+    return json_response(
+        {
+            "tile_url": settings.tile_url,
+            "tile_attribution": settings.tile_attribution,
+            "role": principal.role.value,
+            "province": principal.province,
+            "agency": principal.agency.value if principal.agency else None,
+            "sees_country": principal.sees_province(None),
+            "sees_caller_data": principal.sees_caller_data,
+            "takes_calls": principal.role
+            in {
+                Role.CALL_TAKER,
+                Role.LANGUAGE_DESK_OPERATOR,
+                Role.SIGN_LANGUAGE_OPERATOR,
+                Role.ADMINISTRATOR,
+            },
+        }
+    )
+
+
+async def stream(request: web.Request) -> web.StreamResponse:
+    """The scoped dashboard websocket (see ``adapters.ws``)."""
+    principal = principal_of(request)
+    scope = dashboard_scope(principal, _province_param(request))
+    since_text = request.query.get("since")
+    try:
+        since = int(since_text) if since_text else None
+    except ValueError:
+        raise ApiError(400, "invalid_query", "since must be a sequence number") from None
+    if since is not None and since < 0:
+        raise ApiError(400, "invalid_query", "since must be >= 0")
+    epoch = request.query.get("epoch")
+    ws = web.WebSocketResponse(heartbeat=30, max_msg_size=4096)
+    await ws.prepare(request)
+    await _runtime(request).hub.serve(ws, scope, since, epoch)
+    await ws.close()
+    return ws
+
+
+async def summary(request: web.Request) -> web.Response:
+    """The current counts of a province (or the country), as the stream shows them."""
+    principal = principal_of(request)
+    scope = dashboard_scope(principal, _province_param(request))
+    projection = _runtime(request).hub.projection
+    key = NATIONAL if scope is None else province_key(scope)
+    return json_response({"key": key, "value": projection.view(key)})
+
+
+class ClassifyIn(BaseModel):
+    """``POST /api/v1/classify``: what is known about a call."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    text: str | None = Field(default=None, max_length=MAX_CLASSIFY_TEXT)
+    channel: Channel = Channel.PHONE
+    dialled: str | None = Field(default=None, pattern=r"^[0-9]{3}$")
+    language: str | None = Field(default=None, pattern=r"^[a-z]{2,3}$")
+    answers: dict[str, bool] = Field(default_factory=dict, max_length=50)
+
+
+async def post_classify(request: web.Request) -> web.Response:
+    """The classifier's suggestion; changes nothing."""
+    principal = principal_of(request)
+    principal.require_read(principal.province)
+    body = await read_body(request, ClassifyIn)
+    suggestion = classify(
+        channel=body.channel,
+        dialled=body.dialled,
+        text=body.text,
+        answers=body.answers,
+        language=body.language,
+    )
+    return json_response(
+        {
+            "incident_type": suggestion.incident_type.value,
+            "priority": int(suggestion.priority),
+            "responders": [r.value for r in suggestion.responders],
+            "agencies": [a.value for a in suggestion.agencies_for(None)],
+            "confidence": suggestion.confidence,
+            "reasons": list(suggestion.reasons),
+            "also": [t.value for t in suggestion.also],
+            "questions": [_question(q) for q in suggestion.questions],
+        }
+    )
+
+
+def _question(question: Question) -> dict[str, str]:
+    return {"key": question.key, "text_tr": question.text_tr, "text_en": question.text_en}
+
+
+def parse_time(text: str | None, default: datetime) -> datetime:
+    """An ISO 8601 time with an offset from a query parameter, or ``default``."""
+    if not text:
+        return default
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise ApiError(400, "invalid_query", "times must be ISO 8601") from None
+    if value.tzinfo is None:
+        raise ApiError(400, "invalid_query", "times must carry a UTC offset")
+    return value
+
+
+DAY = timedelta(days=1)
+
+
+def add_routes(app: web.Application) -> None:
+    """GAMER coordination's routes and OpenAPI entries."""
+    app.router.add_get("/", root)
+    app.router.add_get("/map", _page("map.html"))
+    app.router.add_get("/console", _page("console.html"))
+    app.router.add_static("/static/gamer/", STATIC, append_version=False)
+    app.router.add_static("/static/leaflet/", LEAFLET)
+    app.router.add_static("/static/leaflet-markercluster/", MARKERCLUSTER)
+    app.router.add_get("/api/v1/gamer/config", config)
+    app.router.add_get("/api/v1/gamer/stream", stream)
+    app.router.add_get("/api/v1/gamer/summary", summary)
+    app.router.add_post("/api/v1/classify", post_classify)
+    OPENAPI_MODELS["ClassifyIn"] = ClassifyIn
+    OPENAPI_PATHS.update(
+        {
+            "/api/v1/gamer/stream": {
+                "get": {
+                    "summary": "Dashboard websocket: snapshot, then coalesced deltas (scoped)",
+                    "parameters": [
+                        {"name": n, "in": "query", "schema": {"type": "string"}}
+                        for n in ("province", "since", "epoch")
+                    ],
+                    "responses": {"101": {"description": "websocket"}},
+                }
+            },
+            "/api/v1/gamer/summary": {
+                "get": {
+                    "summary": "Open incidents, times, units, spikes of a province or the country",
+                    "responses": {"200": {"description": "summary"}},
+                }
+            },
+            "/api/v1/classify": {
+                "post": {
+                    "summary": "Classification suggestion for a call's text (read only)",
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {"$ref": "#/components/schemas/ClassifyIn"}
+                            }
+                        },
+                    },
+                    "responses": {"200": {"description": "suggestion"}},
+                }
+            },
+        }
+    )

@@ -1,0 +1,106 @@
+"""Answer and dispatch times against the public standards, as bounded histograms. Pure.
+
+- Answer time: a call's first answer minus its arrival. NENA-STA-020.1-2020 asks 90% within
+  15 s and 95% within 20 s; NFPA 1225 (2022) asks 90% within 10 s.
+- Dispatch time: the incident's first unit dispatched minus its first answer (minus its
+  opening when no answer was recorded, e.g. alarms that open incidents directly). NFPA
+  1225 asks 90% within 60 s.
+
+Each series is a histogram of one-second buckets up to ``MAX_SECONDS`` plus an overflow
+counter, so memory does not grow with traffic; percentiles are nearest-rank and exact to
+the second (reported as the bucket's upper bound).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+MAX_SECONDS = 3600
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Standard:
+    """``share`` of samples must be within ``within_s`` seconds, per ``name``."""
+
+    name: str
+    within_s: int
+    share: float
+
+
+ANSWER_STANDARDS: tuple[Standard, ...] = (
+    Standard(name="NENA-STA-020.1 90% in 15 s", within_s=15, share=0.90),
+    Standard(name="NENA-STA-020.1 95% in 20 s", within_s=20, share=0.95),
+    Standard(name="NFPA 1225 90% in 10 s", within_s=10, share=0.90),
+)
+DISPATCH_STANDARDS: tuple[Standard, ...] = (
+    Standard(name="NFPA 1225 90% in 60 s", within_s=60, share=0.90),
+)
+
+
+class Histogram:
+    """Samples in one-second buckets; bucket ``i`` holds ``(i - 1, i]`` (0 holds exactly 0)."""
+
+    __slots__ = ("_counts", "count", "overflow", "total_s")
+
+    def __init__(self) -> None:
+        self._counts = [0] * (MAX_SECONDS + 1)
+        self.count = 0
+        self.overflow = 0
+        self.total_s = 0.0
+
+    def add(self, seconds: float) -> None:
+        """Record one sample (negative samples, from clock skew, count as zero)."""
+        seconds = max(seconds, 0.0)
+        self.count += 1
+        self.total_s += seconds
+        index = math.ceil(seconds)
+        if index > MAX_SECONDS:
+            self.overflow += 1
+        else:
+            self._counts[index] += 1
+
+    def within(self, seconds: int) -> int:
+        """How many samples are at most ``seconds``."""
+        return sum(self._counts[: min(seconds, MAX_SECONDS) + 1])
+
+    def percentile(self, share: float) -> float | None:
+        """The nearest-rank percentile, ``inf`` beyond ``MAX_SECONDS``; ``None`` when empty."""
+        if self.count == 0:
+            return None
+        rank = max(1, math.ceil(share * self.count))
+        seen = 0
+        for index, bucket in enumerate(self._counts):
+            seen += bucket
+            if seen >= rank:
+                return float(index)
+        return math.inf
+
+    def summary(self, standards: tuple[Standard, ...]) -> dict[str, Any]:
+        """Counts, percentiles and each standard's share and verdict, JSON-ready."""
+        checks = []
+        for standard in standards:
+            share = self.within(standard.within_s) / self.count if self.count else None
+            checks.append(
+                {
+                    "standard": standard.name,
+                    "within_s": standard.within_s,
+                    "target": standard.share,
+                    "share": None if share is None else round(share, 4),
+                    "met": None if share is None else share >= standard.share,
+                }
+            )
+
+        def finite(value: float | None) -> float | None:
+            return None if value is None or math.isinf(value) else value
+
+        return {
+            "count": self.count,
+            "mean_s": round(self.total_s / self.count, 2) if self.count else None,
+            "p50_s": finite(self.percentile(0.5)),
+            "p90_s": finite(self.percentile(0.9)),
+            "p95_s": finite(self.percentile(0.95)),
+            "over_max": self.overflow,
+            "standards": checks,
+        }
