@@ -29,6 +29,7 @@ PACKAGES: tuple[tuple[str, str], ...] = (
     ("intake.lifespan", "intake"),
     ("dispatch.call_taking_lifespan", "call_taking"),
     ("language_desk.lifespan", "language_desk"),
+    ("gamer_coordination.lifespan", "gamer_coordination"),
 )
 
 MQTT = web.AppKey("mqtt", MqttEndpoint)
