@@ -161,6 +161,11 @@ class EventLog:
         )
         # placeholders only, never caller data
         self._insert_sql = f"INSERT INTO events ({columns}) VALUES ({marks})"  # noqa: S608
+        p1, p2, p3 = marks.split(", ")[:3]
+        self._read_sql = (
+            "SELECT seq, event_type, schema_version, payload FROM events"  # noqa: S608
+            f" WHERE seq > {p1} AND seq <= {p2} ORDER BY seq LIMIT {p3}"
+        )
 
     @property
     def head(self) -> int:
@@ -293,23 +298,10 @@ class EventLog:
 
     async def read(self, after: int, limit: int = 1000) -> list[Recorded]:
         """Committed events with ``seq > after``, oldest first, at most ``limit``."""
-        query = (
-            sa.select(
-                events_table.c.seq,
-                events_table.c.event_type,
-                events_table.c.schema_version,
-                events_table.c.payload,
-            )
-            .where(events_table.c.seq > after, events_table.c.seq <= self._published_seq)
-            .order_by(events_table.c.seq)
-            .limit(limit)
-        )
         async with self._engine.connect() as conn:
-            result = await conn.execute(query)
-            return [
-                Recorded(row.seq, decode_event(row.event_type, row.schema_version, row.payload))
-                for row in result
-            ]
+            result = await conn.exec_driver_sql(self._read_sql, (after, self._published_seq, limit))
+            rows = result.fetchall()
+        return [Recorded(row[0], decode_event(row[1], row[2], row[3])) for row in rows]
 
     async def replay(self, page: int = 20_000) -> AsyncIterator[list[Recorded]]:
         """Every committed event in order, in pages (for rebuilding projections at start)."""

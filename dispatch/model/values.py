@@ -11,7 +11,12 @@ from dispatch.model.vocabulary import Ground
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Location:
-    """A position estimate: WGS84 degrees with an uncertainty radius and where it came from."""
+    """A position estimate: WGS84 degrees with an uncertainty radius and where it came from.
+
+    Construction does not validate, so replaying millions of stored locations stays
+    cheap; input edges call :meth:`check` (HTTP bodies are validated by their schemas,
+    codecs by their own rules).
+    """
 
     lat: float
     lon: float
@@ -19,7 +24,8 @@ class Location:
     source: str = "caller"
     at: datetime | None = None
 
-    def __post_init__(self) -> None:
+    def check(self) -> Location:
+        """Return ``self`` if it is a possible position, else raise ``ValueError``."""
         if not (math.isfinite(self.lat) and -90.0 <= self.lat <= 90.0):
             raise ValueError("latitude must be a finite number within -90..90")
         if not (math.isfinite(self.lon) and -180.0 <= self.lon <= 180.0):
@@ -28,6 +34,7 @@ class Location:
             math.isfinite(self.radius_m) and 0.0 <= self.radius_m <= 1_000_000.0
         ):
             raise ValueError("radius_m must be a finite number within 0..1,000,000")
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
