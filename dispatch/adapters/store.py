@@ -300,7 +300,7 @@ class EventLog:
         """Committed events with ``seq > after``, oldest first, at most ``limit``."""
         async with self._engine.connect() as conn:
             result = await conn.exec_driver_sql(self._read_sql, (after, self._published_seq, limit))
-            rows = result.fetchall()
+            rows: list[Any] = list(result.fetchall())
         return [Recorded(row[0], decode_event(row[1], row[2], row[3])) for row in rows]
 
     async def replay(self, page: int = 20_000) -> AsyncIterator[list[Recorded]]:
