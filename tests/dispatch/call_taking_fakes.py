@@ -32,7 +32,7 @@ POINTS: dict[str, tuple[float, float, int]] = {
 }
 
 CALL_TAKING = ("dispatch.call_taking_lifespan", "call_taking")
-LANGUAGE_DESK = ("language_desk.lifespan", "language_desk")
+DESK_PACKAGE = ("language_desk.lifespan", "language_desk")
 
 
 class SteppedClock:
