@@ -47,7 +47,10 @@ class FleetStats:
     published: int = 0
     acknowledged: int = 0
     reconnects: int = 0
+    rejected: int = 0
+    tests_logged: int = 0
     latencies_s: list[float] = field(default_factory=list)
+    call_ids: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -147,22 +150,34 @@ class EcallFleet:
                 continue
             pending = self._pending[vin]
             vehicle = pending.spec.vehicle
-            if not _acks(message.payload, vehicle.message_identifier % 256 if vehicle else None):
+            ack = _ack_of(message.payload)
+            named = ack.get("message_identifier")
+            if (
+                named is not None
+                and vehicle is not None
+                and named != vehicle.message_identifier % 256
+            ):
                 continue
             del self._pending[vin]
             self.stats.acknowledged += 1
             self.stats.latencies_s.append(time.monotonic() - pending.first_sent)
+            status = ack.get("status")
+            if status == "rejected":
+                self.stats.rejected += 1
+            if status == "test":
+                self.stats.tests_logged += 1  # a test call is logged, not made a call
+                continue
+            call_id = ack.get("call_id")
+            if isinstance(call_id, str):
+                self.stats.call_ids[pending.spec.client_request_id] = call_id
 
 
-def _acks(payload: object, message_identifier: int | None) -> bool:
-    """Whether an ack payload answers this message (any ack if it names no identifier)."""
+def _ack_of(payload: object) -> dict[str, object]:
+    """The gateway's ack JSON (``call_id``, ``message_identifier``, ``status`` ...), or {}."""
     if not isinstance(payload, bytes | bytearray):
-        return True
+        return {}
     try:
         data = orjson.loads(payload)
     except orjson.JSONDecodeError:
-        return True
-    if not isinstance(data, dict):
-        return True
-    named = data.get("message_identifier", data.get("messageIdentifier"))
-    return named is None or named == message_identifier
+        return {}
+    return data if isinstance(data, dict) else {}

@@ -305,11 +305,10 @@ class Simulation:
                 await self._settle()
                 for helper in helpers:
                     helper.cancel()
-            acks = self.sender.acks
             checked, missing = await check_api(
                 session,
                 self.base_url,
-                [a.call_id for a in acks.values()],
+                self._acknowledged_ids(),
                 sample=self.api_sample,
             )
         return self._report(elapsed, checked, missing)
@@ -318,8 +317,15 @@ class Simulation:
         """Wait (bounded) until the dashboard has seen every acknowledged call."""
         if self.sender is None:
             return
-        wanted = {a.call_id for a in self.sender.acks.values()}
+        wanted = set(self._acknowledged_ids())
         await self.watcher.wait_seen(wanted, self.settle_s)
+
+    def _acknowledged_ids(self) -> list[str]:
+        """Every call id the engine acknowledged: over HTTP and in eCall acks."""
+        ids = [a.call_id for a in self.sender.acks.values()] if self.sender else []
+        if self.fleet is not None:
+            ids.extend(self.fleet.stats.call_ids.values())
+        return ids
 
     def _report(self, elapsed: float, checked: int, missing: int) -> Report:
         sender = self.sender
@@ -327,8 +333,8 @@ class Simulation:
             raise RuntimeError("the simulation has not run")
         acks = sender.acks
         seen = self.watcher.seen
-        lost = sum(1 for a in acks.values() if a.call_id not in seen)
-        call_ids = [a.call_id for a in acks.values()]
+        call_ids = self._acknowledged_ids()
+        lost = sum(1 for call_id in call_ids if call_id not in seen)
         duplicated = (len(call_ids) - len(set(call_ids))) + self.watcher.stats.duplicate_calls
         latencies = [seen[a.call_id] - a.sent_at for a in acks.values() if a.call_id in seen]
         operator = self.operator.stats if self.operator else None
@@ -368,6 +374,9 @@ class Simulation:
                 "offered": fleet.offered,
                 "published": fleet.published,
                 "acknowledged": fleet.acknowledged,
+                "with_call": len(fleet.call_ids),
+                "rejected": fleet.rejected,
+                "tests_logged": fleet.tests_logged,
                 "reconnects": fleet.reconnects,
             },
             loop={
