@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -60,6 +61,7 @@ __all__ = ["HUB", "Connection", "SessionHub", "add_routes"]
 OUTGOING_QUEUE: Final = 256
 """Messages waiting to be written to one connection before it counts as too slow."""
 OPEN_TIMEOUT_S: Final = 30.0
+_ID: Final = re.compile(r"[A-Za-z0-9._:\-]{1,64}")
 """How long an app connection may wait before sending `open` or `resume`."""
 
 
@@ -160,6 +162,18 @@ def _error(exc: IntakeError, request: web.Request, request_id: str | None) -> di
     status, code = error_status(exc)
     request.app[METRICS].rejected.labels(code).inc()
     return {"type": "error", "id": request_id, "code": code, "reason": str(exc), "status": status}
+
+
+def _raw_id(raw: str) -> str | None:
+    """The `id` of a frame that failed its checks, when it is a plain short id."""
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    value = data.get("id") if isinstance(data, dict) else None
+    if isinstance(value, str) and _ID.fullmatch(value):
+        return value
+    return None
 
 
 def _request_id(frame: Frame) -> str | None:
@@ -312,9 +326,8 @@ class _SessionEnd:
                 if await self.handle(frame):
                     return
             except IntakeError as exc:
-                self.connection.send(
-                    _error(exc, self.request, None if frame is None else _request_id(frame))
-                )
+                request_id = _raw_id(raw) if frame is None else _request_id(frame)
+                self.connection.send(_error(exc, self.request, request_id))
 
     async def handle(self, frame: Frame) -> bool:
         """Handle one frame; returns True when the session is over."""
@@ -495,7 +508,8 @@ async def _open(
             else:
                 raise FrameError("the first frame must be open or resume")
         except IntakeError as exc:
-            connection.send(_error(exc, request, None if frame is None else _request_id(frame)))
+            request_id = _raw_id(raw) if frame is None else _request_id(frame)
+            connection.send(_error(exc, request, request_id))
             continue
         except AccessDenied as exc:
             request.app[METRICS].rejected.labels("forbidden").inc()
