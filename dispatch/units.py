@@ -172,7 +172,7 @@ _DECODERS: dict[type[Any], msgspec.json.Decoder[Any]] = {
 }
 
 
-_M = TypeVar("_M", StatusMessage, AvlMessage, OrderAckMessage)
+_M = TypeVar("_M", bound=msgspec.Struct)
 
 
 def decode_message(payload: bytes, kind: type[_M]) -> _M:
