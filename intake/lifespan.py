@@ -26,7 +26,7 @@ logger = logging.getLogger(__name__)
 __all__ = ["SMS_GATEWAY", "install"]
 
 SMS_GATEWAY: Final = web.AppKey("intake_sms_gateway", SmsGateway)
-"""Where a deployment puts its SMS gateway before `install` (production registration)."""
+"""Where a deployment puts its SMS gateway (before the app starts) for production registration."""
 
 _SERVICES: weakref.WeakKeyDictionary[object, IntakeService] = weakref.WeakKeyDictionary()
 
@@ -61,13 +61,15 @@ def _register_metrics(engine: EnginePort, service: IntakeService) -> None:
 def install(app: web.Application, context: PackageContext) -> None:
     """Add intake's service, routes and shutdown step to the application."""
     settings = IntakeSettings.model_validate(dict(context.section))
-    sms = app.get(SMS_GATEWAY)
-    if sms is None and not context.development_mode:
-        logger.warning("no SMS gateway: app registration answers 503 until one is configured")
-    service = IntakeService(
-        context.engine, settings, development_mode=context.development_mode, sms=sms
-    )
+    service = IntakeService(context.engine, settings, development_mode=context.development_mode)
     app[http.INTAKE] = service
+
+    async def take_sms_gateway(app: web.Application) -> None:
+        service.sms = app.get(SMS_GATEWAY)
+        if service.sms is None and not context.development_mode:
+            logger.warning("no SMS gateway: app registration answers 503 until one is set")
+
+    app.on_startup.append(take_sms_gateway)
     _register_metrics(context.engine, service)
     http.add_routes(app)
     ws.add_routes(app)
