@@ -613,16 +613,14 @@ class CallTakingFold:
     def _flagged(self, event: Event) -> None:
         assert isinstance(event, LanguageFlagged)  # noqa: S101
         record = self.calls.get(event.call_id)
-        if record is None:
-            return
+        if record is None or record.case is not None:
+            return  # a handed-back case stays in its province, its interpreter on the line
         flag = event.flag
         language = UNDETERMINED if flag == FOREIGN_FLAG else check_language(flag)
         if record.operator is not None and record.state in {
             CallState.ASSIGNED,
             CallState.ANSWERED,
         }:
-            if record.case is not None:
-                return  # a handed-back case keeps its interpreter; nothing moves
             self._release(record, _seconds(event.occurred_at))
         if language == self.settings.home_language:
             record.language = language
@@ -874,6 +872,8 @@ class CallTaking:
             centre, view = self._logged_in(operator, principal)
             if view.state is not OperatorState.READY:
                 raise OperatorRefused("only a ready operator takes the next call")
+            if self.fold.queues[centre].depth() == 0:
+                return None  # nothing waits: nothing to record (consoles poll this)
             now = self.engine.clock.now()
             await self.engine.record(
                 [

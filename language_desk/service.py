@@ -59,6 +59,7 @@ from language_desk.errors import (
     IdentifierUnavailable,
     IncompleteCase,
     InvalidLanguageHint,
+    LanguageDeskError,
     NotAtDesk,
     UnknownDeskCall,
 )
@@ -145,6 +146,7 @@ class LanguageDeskService:
         self._idle = asyncio.Event()
         self._idle.set()
         self.detections = 0
+        self.last_seq = 0
         self.skipped = 0
         """Calls not queued for detection because ``max_pending`` were waiting."""
         self.invalid_hints = 0
@@ -168,6 +170,9 @@ class LanguageDeskService:
     def on_committed(self, records: Sequence[Recorded]) -> None:
         """The engine's subscriber: gather hints and queue calls for detection."""
         for record in records:
+            if record.seq <= self.last_seq:
+                continue  # already seen (the log is replayed again)
+            self.last_seq = record.seq
             event = record.event
             if isinstance(event, CallReceived):
                 self._received(event)
@@ -308,7 +313,12 @@ class LanguageDeskService:
                 hints = self.calls.get(call_id)
                 if hints is None or hints.detected >= hints.revision:
                     continue
-                events = self.decide(hints)
+                try:
+                    events = self.decide(hints)
+                except LanguageDeskError:
+                    self.failures += 1
+                    logger.exception("language routing of call %s not decided", call_id)
+                    continue
                 try:
                     await self.engine.record(events)
                 except Exception:  # a refused commit is logged; it must not stop the desk

@@ -302,3 +302,39 @@ async def test_restart_keeps_the_desk_queues_without_detecting_twice(
     kinds = [e["event_type"] for e in await timeline(again, call["incident_id"])]
     assert kinds.count("language_detected") == 1
     assert kinds.count("call_routed_to_desk") == 1
+
+
+async def test_the_case_goes_to_the_province_of_the_incident(
+    client: Client, clock: SteppedClock
+) -> None:
+    """A Russian caller in Antalya reporting a crash in Bodrum: the case goes to Muğla."""
+    call = await post_call(client, channel="text", text=RUSSIAN, location=location("antalya"))
+    await settled(client)
+    await on_shift(client, "desk-ru", "central", ["ru", "text"])
+    assert await take(client, "desk-ru") is not None
+    clock.advance(25)
+    response = await client.post(
+        f"/api/v1/calls/{call['call_id']}/hand-back",
+        json={
+            "incident_type": "traffic_collision",
+            "address": "Bodrum girişi",
+            "location": location("bodrum"),
+        },
+        headers=DESK,
+    )
+    case = (await response.json())["case"]
+    assert case["to_centre"] == "48"
+    assert case["reason"] == "province of the incident"
+    assert waiting_ids(await queue(client, "48")) == [call["call_id"]]
+    assert (await queue(client, "07"))["depth"] == 0
+    flag = await client.post(f"/api/v1/calls/{call['call_id']}/language", json={"language": "ru"})
+    assert flag.status == 200
+    await settled(client)
+    assert waiting_ids(await queue(client, "48")) == [call["call_id"]], "a case stays put"
+    await on_shift(client, "mugla-1", "48", ["tr", "text"])
+    taken = await take(client, "mugla-1")
+    assert taken is not None
+    assert taken["interpreter"] == "desk-ru", "the desk operator stays on as interpreter"
+    wrapped = await operator(client, "desk-ru", "wrap-up")
+    assert wrapped["call_id"] == call["call_id"]
+    assert (await operator(client, "mugla-1", "wrap-up"))["call_id"] == call["call_id"]
