@@ -30,6 +30,7 @@ from datetime import datetime
 from typing import Any
 
 from dispatch.core.projections import Recorded
+from dispatch.model.call_taking_events import CallAnswered
 from dispatch.model.centres import centre_plate
 from dispatch.model.events import (
     CallAttached,
@@ -289,7 +290,11 @@ class Coordination:
             self._incident_opened(event)
             return
         if isinstance(event, CallStatusChanged):
-            self._call_status(event)
+            if event.status is CallStatus.ANSWERED:
+                self._answered(event.call_id, event.occurred_at, event.plate)
+            return
+        if isinstance(event, CallAnswered):
+            self._answered(event.call_id, event.occurred_at, event.plate)
             return
         if isinstance(event, CallLocated):
             self._call_located(event)
@@ -402,20 +407,21 @@ class Coordination:
         self._dirty.add(incident_key(incident_id))
         return incident
 
-    def _call_status(self, event: CallStatusChanged) -> None:
-        call = self._calls.get(event.call_id)
-        if call is None or event.status is not CallStatus.ANSWERED or call.answered:
+    def _answered(self, call_id: str, at: datetime, event_plate: int | None) -> None:
+        """A call's first answer (the engine's status or call-taking's own event)."""
+        call = self._calls.get(call_id)
+        if call is None or call.answered:
             return
         call.answered = True
-        seconds = (event.occurred_at - call.received_at).total_seconds()
+        seconds = (at - call.received_at).total_seconds()
         incident = self._incidents.get(call.incident_id)
-        plate = incident.plate if incident else event.plate
+        plate = incident.plate if incident else event_plate
         self._national.answer.add(seconds)
         if plate is not None:
             self._scope(plate).answer.add(seconds)
         self._touch_scopes(plate)
         if incident is not None and incident.answered_at is None:
-            incident.answered_at = event.occurred_at
+            incident.answered_at = at
             self._dirty.add(incident_key(incident.incident_id))
 
     def _call_position(self, call_id: str, location: Location) -> None:

@@ -39,6 +39,7 @@ from dispatch.adapters.http import (
 )
 from dispatch.core.classification import classify
 from dispatch.core.interrogation import Question
+from dispatch.core.taxonomy import IncidentType
 from dispatch.model.access import Principal
 from dispatch.model.vocabulary import Channel, Role
 from dispatch.ports import EnginePort, MqttEndpoint
@@ -176,6 +177,7 @@ async def config(request: web.Request) -> web.Response:
     return json_response(
         {
             "tile_url": settings.tile_url,
+            "incident_types": [t.value for t in IncidentType],
             "tile_attribution": settings.tile_attribution,
             "role": principal.role.value,
             "province": principal.province,
