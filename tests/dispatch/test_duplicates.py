@@ -1,0 +1,207 @@
+"""Duplicates: a scripted earthquake collapses to its buildings; merges keep every call."""
+
+from __future__ import annotations
+
+import math
+import random
+from collections import Counter, defaultdict
+from datetime import UTC, datetime
+
+from dispatch.adapters.http import ENGINE
+from dispatch.adapters.units_http import DUPLICATES
+from dispatch.core.taxonomy import IncidentType
+from dispatch.duplicates import DuplicateDesk, ProposalState
+from dispatch.model.dispatch_events import DuplicateProposed, DuplicateRejected
+from dispatch.model.events import IncidentOpened, IncidentStatusChanged
+from dispatch.model.ids import CallId, IncidentId
+from dispatch.model.values import Location
+from dispatch.model.vocabulary import Channel, IncidentStatus
+from tests.conftest import Database
+from tests.dispatch.conftest import ClientFactory
+from tests.dispatch.test_units_support import ControlledClock, get, post, timeline, units_app
+
+T0 = datetime(2025, 2, 6, 1, 17, tzinfo=UTC)
+M_PER_DEG = 6_371_008.8 * math.pi / 180.0
+RIZE = (41.0201, 40.5234)
+
+TEXTS = [
+    "Deprem oldu, bina çöktü, enkaz altında insanlar var",
+    "deprem bina yikildi yardim edin",
+    "Binamız yıkıldı, enkaz altında kalanlar var",
+    "earthquake, the building collapsed, people under the rubble",
+    "Erdbeben, das Haus ist eingestürzt",
+]
+
+
+def _opened(number: int, lat: float, lon: float, radius: float = 20.0) -> IncidentOpened:
+    return IncidentOpened(
+        occurred_at=T0,
+        incident_id=IncidentId(f"inc-{number}"),
+        call_id=CallId(f"call-{number}"),
+        channel=Channel.PHONE,
+        centre="53",  # type: ignore[arg-type]
+        location=Location(lat=lat, lon=lon, radius_m=radius),
+        suggested_type=IncidentType.EARTHQUAKE_COLLAPSE.value,
+    )
+
+
+def test_a_second_call_at_the_site_is_proposed_and_a_distant_one_is_not() -> None:
+    """The desk proposes the nearby site, opens a far call as a site, replays the same way."""
+    desk = DuplicateDesk()
+    assert desk.apply(_opened(1, *RIZE)) is False
+    assert desk.apply(_opened(2, RIZE[0] + 10 / M_PER_DEG, RIZE[1])) is True
+    assert desk.apply(_opened(3, RIZE[0] + 500 / M_PER_DEG, RIZE[1])) is False
+    (proposal,) = desk.due()
+    assert (proposal.incident_id, proposal.candidate) == ("inc-2", "inc-1")
+    assert 9 < proposal.distance_m < 11
+    desk.apply(proposal.event(T0))
+    assert desk.due() == [], "a recorded proposal is not made again"
+    assert desk.open_proposals() == [proposal]
+    assert len(desk.finder) == 2, "the proposed call does not become a rival site"
+
+
+def test_merge_and_reject_settle_a_proposal() -> None:
+    """Merging settles the proposal; rejecting it makes the call's incident a site."""
+    desk = DuplicateDesk()
+    desk.apply(_opened(1, *RIZE))
+    desk.apply(_opened(2, *RIZE))
+    desk.apply(_opened(3, *RIZE))
+    desk.apply(
+        IncidentStatusChanged(
+            occurred_at=T0,
+            incident_id=IncidentId("inc-2"),
+            previous=IncidentStatus.NEW,
+            status=IncidentStatus.MERGED,
+            actor="ct",
+            merged_into=IncidentId("inc-1"),
+        )
+    )
+    desk.apply(
+        DuplicateRejected(
+            occurred_at=T0,
+            call_id=CallId("call-3"),
+            incident_id=IncidentId("inc-3"),
+            candidate=IncidentId("inc-1"),
+            actor="ct",
+        )
+    )
+    assert desk.proposals[IncidentId("inc-2")].state is ProposalState.MERGED
+    assert desk.proposals[IncidentId("inc-3")].state is ProposalState.REJECTED
+    assert "inc-3" in desk.finder
+    assert desk.open_proposals() == []
+
+
+def _offset(lat: float, lon: float, north_m: float, east_m: float) -> tuple[float, float]:
+    return (
+        lat + north_m / M_PER_DEG,
+        lon + east_m / (M_PER_DEG * math.cos(math.radians(lat))),
+    )
+
+
+def _earthquake(buildings: int, calls: int, seed: int) -> list[tuple[int, dict[str, object]]]:
+    """Calls about collapsed buildings 250 m apart, with noisy AML positions (5-40 m)."""
+    rng = random.Random(seed)
+    sites = [_offset(*RIZE, 250.0 * (b // 3), 250.0 * (b % 3)) for b in range(buildings)]
+    script: list[tuple[int, dict[str, object]]] = []
+    for number in range(calls):
+        building = rng.randrange(buildings)
+        radius = rng.uniform(5.0, 40.0)
+        north, east = rng.gauss(0.0, radius / 2), rng.gauss(0.0, radius / 2)
+        lat, lon = _offset(*sites[building], north, east)
+        body: dict[str, object] = {
+            "channel": "phone",
+            "caller": {"number": f"+90532{number:07d}"},
+            "text": TEXTS[number % len(TEXTS)],
+            "location": {"lat": lat, "lon": lon, "radius_m": round(radius, 1)},
+            "client_request_id": f"quake-{number}",
+        }
+        script.append((building, body))
+    return script
+
+
+async def test_an_earthquake_collapses_to_its_buildings_through_the_api(
+    aiohttp_client: ClientFactory, database: Database
+) -> None:
+    """120 noisy calls about 6 buildings: proposals point at the right sites; merges keep all."""
+    clock = ControlledClock()
+    client = await aiohttp_client(units_app(database, clock))
+    service = client.app[DUPLICATES]
+    script = _earthquake(buildings=6, calls=120, seed=11)
+    building_of: dict[str, int] = {}
+    number_of: dict[str, str] = {}
+    for building, body in script:
+        clock.advance(3)
+        ack = await post(client, "/api/v1/calls", body, 202)
+        building_of[ack["incident_id"]] = building
+        number_of[ack["call_id"]] = body["caller"]["number"]  # type: ignore[index]
+    await service.tick(clock.now())
+    assert await service.tick(clock.now()) == [], "each proposal is recorded once"
+
+    engine = client.app[ENGINE]
+    proposed = {
+        r.event.incident_id: r.event.candidate
+        for incident in engine.state.incidents.values()
+        for r in incident.timeline
+        if isinstance(r.event, DuplicateProposed)
+    }
+    sites = [i for i in building_of if i not in proposed]
+    # precision: proposals that point at the caller's building; recall: duplicates proposed
+    right = sum(building_of[dup] == building_of[site] for dup, site in proposed.items())
+    assert right == len(proposed), f"precision {right / len(proposed):.3f}"
+    assert len(proposed) == len(script) - 6, "recall: every call after a building's first"
+    assert sorted(building_of[s] for s in sites) == list(range(6))
+
+    listed = (await get(client, "/api/v1/duplicates"))["duplicates"]
+    assert len(listed) == len(proposed)
+    trapped_by_building: dict[int, list[int]] = defaultdict(list)
+    for number, (dup, site) in enumerate(sorted(proposed.items())):
+        call_id = engine.state.incidents[dup].calls[0]
+        if number % 4 == 0:
+            count = 1 + number % 5
+            await post(client, f"/api/v1/calls/{call_id}/trapped", {"count": count}, 202)
+            trapped_by_building[building_of[site]].append(count)
+        if number % 2 == 0:
+            await post(
+                client, f"/api/v1/incidents/{dup}/actions", {"action": "merge", "into": site}, 200
+            )
+        else:
+            await post(client, f"/api/v1/incidents/{dup}/duplicate/accept", {}, 200)
+    assert (await get(client, "/api/v1/duplicates"))["duplicates"] == []
+
+    per_building = Counter(building for building, _ in script)
+    for site in sites:
+        shown = await get(client, f"/api/v1/incidents/{site}")
+        assert len(shown["calls"]) == per_building[building_of[site]], "every call attached"
+        for call_id in shown["calls"]:
+            call = await get(client, f"/api/v1/calls/{call_id}")
+            assert call["incident_id"] == site
+            assert call["caller"]["number"] == number_of[call_id], "every caller kept"
+        trapped = await get(client, f"/api/v1/incidents/{site}/trapped")
+        counts = trapped_by_building[building_of[site]]
+        assert trapped["reports"] == len(counts)
+        assert trapped["estimate"] == max(counts, default=0)
+        assert trapped["reported_sum"] == sum(counts)
+    merged = sum(1 for i in engine.state.incidents.values() if i.status is IncidentStatus.MERGED)
+    assert merged == len(proposed)
+    kinds = [e["event_type"] for e in await timeline(client, sites[0])]
+    assert "call_attached" in kinds
+
+
+async def test_a_rejected_proposal_stays_its_own_incident(
+    aiohttp_client: ClientFactory, database: Database
+) -> None:
+    """Rejecting a proposal keeps the incident; deciding twice is refused; bad input is 4xx."""
+    clock = ControlledClock()
+    client = await aiohttp_client(units_app(database, clock))
+    first, second = _earthquake(buildings=1, calls=2, seed=1)
+    await post(client, "/api/v1/calls", first[1], 202)
+    ack = await post(client, "/api/v1/calls", second[1], 202)
+    await client.app[DUPLICATES].tick(clock.now())
+    await post(client, f"/api/v1/incidents/{ack['incident_id']}/duplicate/reject", {}, 200)
+    again = await post(client, f"/api/v1/incidents/{ack['incident_id']}/duplicate/accept", {}, 409)
+    assert "rejected" in again["error"]["reason"]
+    incident = client.app[ENGINE].incident(ack["incident_id"])
+    assert incident.status is IncidentStatus.NEW
+    await post(client, f"/api/v1/calls/{ack['call_id']}/trapped", {"count": -1}, 422)
+    await post(client, "/api/v1/calls/call-nope/trapped", {"count": 2}, 404)
+    await post(client, f"/api/v1/incidents/{ack['incident_id']}/duplicate/reject", {}, 409)
