@@ -154,15 +154,15 @@ async def test_an_earthquake_collapses_to_its_buildings_through_the_api(
     listed = (await get(client, "/api/v1/duplicates"))["duplicates"]
     assert len(listed) == len(proposed)
     trapped_by_building: dict[int, list[int]] = defaultdict(list)
-    for number, (dup, site) in enumerate(sorted(proposed.items())):
+    for number, (dup, target) in enumerate(sorted(proposed.items())):
         call_id = engine.state.incidents[dup].calls[0]
         if number % 4 == 0:
             count = 1 + number % 5
             await post(client, f"/api/v1/calls/{call_id}/trapped", {"count": count}, 202)
-            trapped_by_building[building_of[site]].append(count)
+            trapped_by_building[building_of[target]].append(count)
         if number % 2 == 0:
             await post(
-                client, f"/api/v1/incidents/{dup}/actions", {"action": "merge", "into": site}, 200
+                client, f"/api/v1/incidents/{dup}/actions", {"action": "merge", "into": target}, 200
             )
         else:
             await post(client, f"/api/v1/incidents/{dup}/duplicate/accept", {}, 200)
