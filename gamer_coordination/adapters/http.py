@@ -23,7 +23,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+import msgspec
+import orjson
 import xstatic.pkg.leaflet
 import xstatic.pkg.leaflet_markercluster
 from aiohttp import web
@@ -44,8 +47,11 @@ from dispatch.model.access import Principal
 from dispatch.model.vocabulary import Channel, Role
 from dispatch.ports import EnginePort, MqttEndpoint
 from gamer_coordination.adapters.ws import DashboardHub
+from gamer_coordination.errors import InvalidPeriod
 from gamer_coordination.projections import NATIONAL, province_key
 from gamer_coordination.settings import GamerSettings
+from gamer_coordination.sitrep import build_report, render_html
+from routing.layout import DEFAULT_DATA_DIR
 
 logger = logging.getLogger(__name__)
 
@@ -71,18 +77,62 @@ class GamerRuntime:
         self.engine = engine
         self.mqtt = mqtt
         self.tasks: asyncio.TaskGroup | None = None
+        self.provinces: dict[str, Any] | None = None
+        self.reports_written: list[Path] = []
 
     async def _tick(self) -> None:
         while True:
             await asyncio.sleep(self.settings.tick_s)
             self.hub.tick(self.engine.clock.now())
 
+    def report_html(self, plate: int | None, start: datetime, end: datetime) -> str:
+        """A situation report of the engine's incidents (raises InvalidPeriod)."""
+        report = build_report(
+            self.engine.state.incidents.values(),
+            plate=plate,
+            start=start,
+            end=end,
+            generated_at=self.engine.clock.now(),
+        )
+        return render_html(report, self.provinces)
+
+    async def write_reports(self) -> list[Path]:
+        """Write the scheduled reports (the country and each configured province) now."""
+        settings = self.settings
+        end = self.engine.clock.now()
+        start = end - timedelta(seconds=settings.report_period_s)
+        written = []
+        for plate in (None, *settings.report_provinces):
+            html = self.report_html(plate, start, end)
+            scope = "tr" if plate is None else f"{plate:02d}"
+            path = settings.report_dir / f"sitrep-{scope}-{end:%Y%m%dT%H%M%SZ}.html"
+            await asyncio.to_thread(_write, path, html)
+            written.append(path)
+            logger.info("situation report written to %s", path)
+        self.reports_written.extend(written)
+        return written
+
+    async def _reports(self, every_s: float) -> None:
+        while True:
+            await asyncio.sleep(every_s)
+            await self.write_reports()
+
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
         """Run the background loops for the application's lifetime."""
+        self.provinces = await asyncio.to_thread(
+            _load_geojson, self.settings.provinces_geojson or DEFAULT_DATA_DIR / "provinces.geojson"
+        )
         async with asyncio.TaskGroup() as tasks:
             self.tasks = tasks
             loops = [tasks.create_task(self._tick(), name="ng112-gamer-spike-ticker")]
+            if self.settings.report_every_s is not None:
+                loops.append(
+                    tasks.create_task(
+                        self._reports(self.settings.report_every_s),
+                        name="ng112-gamer-scheduled-reports",
+                    )
+                )
             try:
                 yield
             finally:
@@ -95,6 +145,23 @@ class GamerRuntime:
 
 
 RUNTIME = web.AppKey("gamer_runtime", GamerRuntime)
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    partial.write_text(text, encoding="utf-8")
+    partial.replace(path)
+
+
+def _load_geojson(path: Path) -> dict[str, Any] | None:
+    """The province boundaries for the reports' maps, or None (the map is left out)."""
+    try:
+        data: dict[str, Any] = orjson.loads(path.read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        logger.warning("no province boundaries for situation reports at %s", path)
+        return None
+    return data
 
 
 def _runtime(request: web.Request) -> GamerRuntime:
@@ -280,6 +347,36 @@ def parse_time(text: str | None, default: datetime) -> datetime:
 
 DAY = timedelta(days=1)
 
+_REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'"
+
+
+async def situation_report(request: web.Request) -> web.Response:
+    """``GET /api/v1/reports/situation?province=&from=&to=[&format=json]``."""
+    principal = principal_of(request)
+    scope = dashboard_scope(principal, _province_param(request))
+    runtime = _runtime(request)
+    now = runtime.engine.clock.now()
+    end = parse_time(request.query.get("to"), now)
+    start = parse_time(request.query.get("from"), end - DAY)
+    try:
+        if request.query.get("format") == "json":
+            report = build_report(
+                runtime.engine.state.incidents.values(),
+                plate=scope,
+                start=start,
+                end=end,
+                generated_at=now,
+            )
+            return json_response(msgspec.to_builtins(report, str_keys=True))
+        html = runtime.report_html(scope, start, end)
+    except InvalidPeriod as exc:
+        raise ApiError(400, "invalid_period", str(exc)) from None
+    return web.Response(
+        text=html,
+        content_type="text/html",
+        headers={"Content-Security-Policy": _REPORT_CSP, "X-Content-Type-Options": "nosniff"},
+    )
+
 
 def add_routes(app: web.Application) -> None:
     """GAMER coordination's routes and OpenAPI entries."""
@@ -293,6 +390,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/api/v1/gamer/stream", stream)
     app.router.add_get("/api/v1/gamer/summary", summary)
     app.router.add_post("/api/v1/classify", post_classify)
+    app.router.add_get("/api/v1/reports/situation", situation_report)
     OPENAPI_MODELS["ClassifyIn"] = ClassifyIn
     OPENAPI_PATHS.update(
         {
@@ -310,6 +408,16 @@ def add_routes(app: web.Application) -> None:
                 "get": {
                     "summary": "Open incidents, times, units, spikes of a province or the country",
                     "responses": {"200": {"description": "summary"}},
+                }
+            },
+            "/api/v1/reports/situation": {
+                "get": {
+                    "summary": "Situation report of a province or the country (printable HTML)",
+                    "parameters": [
+                        {"name": n, "in": "query", "schema": {"type": "string"}}
+                        for n in ("province", "from", "to", "format")
+                    ],
+                    "responses": {"200": {"description": "text/html (or JSON)"}},
                 }
             },
             "/api/v1/classify": {
