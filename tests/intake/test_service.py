@@ -1,0 +1,49 @@
+"""Tests of intake.service: its projections come back from the log after a restart."""
+
+from __future__ import annotations
+
+import aiohttp
+from aiohttp.test_utils import TestServer
+
+from dispatch.app.composition import compose
+from dispatch.app.routing_wiring import GazetteerLocator
+from intake.adapters.http import INTAKE
+from tests.conftest import Database
+from tests.intake.conftest import INTAKE_ONLY, ManualClock, intake_settings
+from tests.intake.test_e2e_phone import aml_sms, offered, status
+
+
+async def test_projections_survive_a_restart(database: Database, locator: GazetteerLocator) -> None:
+    """A waiting AML report, a callback and a device come back when the log is replayed; the
+    report then joins its call `before`."""
+    clock = ManualClock()
+    settings = intake_settings(database)
+    app = compose(settings, clock=clock, locator=locator, packages=INTAKE_ONLY)
+    async with TestServer(app, host="127.0.0.1") as server, aiohttp.ClientSession() as http:
+        base = f"http://127.0.0.1:{server.port}"
+        async with http.post(
+            base + "/api/v1/aml?from=%2B905321234567",
+            data=aml_sms(40.99, 29.03, clock.now()),
+            headers={"Content-Type": "text/plain"},
+        ) as response:
+            assert response.status == 202
+        for event in (offered("x1", number="05551234567"), status("abandoned", "x1")):
+            async with http.post(base + "/api/v1/phone/events", json=event) as response:
+                assert response.status == 202
+        async with http.post(base + "/api/v1/app/register", json={"number": "05321234567"}) as r:
+            challenge = await r.json()
+        async with http.post(base + "/api/v1/app/verify", json=challenge) as r:
+            token = (await r.json())["device_token"]
+    restarted = compose(settings, clock=clock, locator=locator, packages=INTAKE_ONLY)
+    async with TestServer(restarted, host="127.0.0.1") as server, aiohttp.ClientSession() as http:
+        service = restarted[INTAKE]
+        assert service.aml.pending_count == 1
+        assert len(service.callbacks) == 1
+        assert service.device(token).number == "+905321234567"
+        base = f"http://127.0.0.1:{server.port}"
+        async with http.post(base + "/api/v1/phone/events", json=offered("x2")) as response:
+            ack = await response.json()
+        assert service.aml.pending_count == 0
+        incident = service.engine.state.incidents[ack["incident_id"]]
+        joined = [r.event for r in incident.timeline if r.event.event_type == "intake_aml_joined"]
+        assert [j.order for j in joined] == ["before"]  # type: ignore[attr-defined]
