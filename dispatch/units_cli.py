@@ -7,7 +7,8 @@ login may use every unit's subtree. The input lists one unit per line, ``unit_id
 one. The command writes ``passwd`` (PBKDF2-SHA512 hashes in Mosquitto's ``$7$`` format,
 as ``mosquitto_passwd`` writes them), ``acl`` and ``credentials.json`` (the generated
 passwords, mode 0600) into ``--out`` and prints a JSON summary. Point Mosquitto at them
-with ``password_file`` and ``acl_file``.
+with ``password_file`` and ``acl_file``; the password file is private (0600), so it must be
+owned by the user Mosquitto runs as (``user`` in its configuration).
 """
 
 from __future__ import annotations
