@@ -28,6 +28,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "intake.cli",
     "ecall.cli",
     "dispatch.core.queue_cli",
+    "dispatch.units_cli",
     "simulators.cli",
 )
 

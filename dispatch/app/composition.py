@@ -30,6 +30,7 @@ PACKAGES: tuple[tuple[str, str], ...] = (
     ("dispatch.call_taking_lifespan", "call_taking"),
     ("language_desk.lifespan", "language_desk"),
     ("gamer_coordination.lifespan", "gamer_coordination"),
+    ("dispatch.units_lifespan", "units"),
 )
 
 MQTT = web.AppKey("mqtt", MqttEndpoint)
