@@ -74,6 +74,7 @@ class AmlJoin:
     _calls: dict[str, list[CallRef]] = field(default_factory=dict)
     _numbers_of_calls: dict[CallId, str] = field(default_factory=dict)
     _pending: OrderedDict[str, PendingReport] = field(default_factory=OrderedDict)
+    _pending_by_number: dict[str, set[str]] = field(default_factory=dict)
     evicted: int = 0
     expired: int = 0
 
@@ -128,28 +129,38 @@ class AmlJoin:
     def hold(self, report: PendingReport) -> PendingReport | None:
         """Keep a report until its call comes; returns the report dropped to make room."""
         self._pending[report.report_key] = report
+        self._pending_by_number.setdefault(report.number, set()).add(report.report_key)
         if len(self._pending) > self.pending_max:
             _, dropped = self._pending.popitem(last=False)
+            self._unindex(dropped)
             self.evicted += 1
             return dropped
         return None
 
+    def _unindex(self, report: PendingReport) -> None:
+        keys = self._pending_by_number.get(report.number)
+        if keys is not None:
+            keys.discard(report.report_key)
+            if not keys:
+                del self._pending_by_number[report.number]
+
     def release(self, report_key: str) -> None:
         """A waiting report was joined (seen in the log): it waits no more."""
-        self._pending.pop(report_key, None)
+        report = self._pending.pop(report_key, None)
+        if report is not None:
+            self._unindex(report)
 
     def take_pending(self, number: str, now: datetime) -> list[PendingReport]:
-        """The waiting reports of `number` still within their time to live, removed."""
+        """The waiting reports of `number` still within their time to live, removed, in the
+        order they arrived."""
         ttl = timedelta(seconds=self.pending_ttl_s)
-        taken: list[PendingReport] = []
-        for key, report in list(self._pending.items()):
-            if report.number != number:
-                continue
-            del self._pending[key]
-            if now - report.arrived_at <= ttl:
-                taken.append(report)
-            else:
-                self.expired += 1
+        keys = self._pending_by_number.pop(number, set())
+        reports = sorted(
+            (self._pending.pop(key) for key in keys if key in self._pending),
+            key=lambda report: report.arrived_at,
+        )
+        taken = [report for report in reports if now - report.arrived_at <= ttl]
+        self.expired += len(reports) - len(taken)
         return taken
 
     def sweep(self, now: datetime) -> None:
@@ -160,6 +171,7 @@ class AmlJoin:
             if now - report.arrived_at <= ttl:
                 break
             del self._pending[key]
+            self._unindex(report)
             self.expired += 1
         window = timedelta(seconds=self.window_s)
         for number in list(self._calls):
