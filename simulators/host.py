@@ -25,8 +25,17 @@ from dispatch.model.events import CallReceived, Event, IncidentOpened
 from dispatch.model.ids import new_call_id, new_incident_id
 from dispatch.model.values import Caller, Location
 from dispatch.model.vocabulary import Channel
+from dispatch.service import Engine
 
-__all__ = ["Settings", "settings_from", "start_engine", "temp_sqlite", "time_start", "write_log"]
+__all__ = [
+    "Settings",
+    "settings_from",
+    "start_engine",
+    "temp_sqlite",
+    "time_rebuild",
+    "time_start",
+    "write_log",
+]
 
 
 def settings_from(
@@ -116,3 +125,15 @@ async def time_start(settings: Settings) -> tuple[float, web.AppRunner, str]:
 def temp_sqlite(folder: str) -> str:
     """A fresh SQLite URL in ``folder``."""
     return f"sqlite+aiosqlite:///{Path(folder) / f'ng112-{uuid.uuid4().hex[:8]}.db'}"
+
+
+async def time_rebuild(db_url: str) -> float:
+    """Seconds for the spine alone (no package listeners) to fold the whole log."""
+    engine = create_engine(db_url)
+    log = EventLog(engine)
+    await log.open()
+    started = time.perf_counter()
+    await Engine(log).rebuild()
+    elapsed = time.perf_counter() - started
+    await engine.dispose()
+    return elapsed
