@@ -50,6 +50,7 @@ def install(app: web.Application, context: PackageContext) -> None:
     runtime = gamer_http.GamerRuntime(
         settings=settings, hub=hub, engine=context.engine, mqtt=context.mqtt
     )
+    context.engine.subscribe(runtime.on_records)
     app[gamer_http.RUNTIME] = runtime
     gamer_http.add_routes(app)
 

@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager, suppress
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 import orjson
@@ -42,13 +43,19 @@ from dispatch.adapters.http import (
 )
 from dispatch.core.classification import classify
 from dispatch.core.interrogation import Question
+from dispatch.core.projections import Recorded
 from dispatch.core.taxonomy import IncidentType
-from dispatch.model.access import Principal
-from dispatch.model.vocabulary import Channel, Role
+from dispatch.model.access import AccessDenied, Principal
+from dispatch.model.centres import centre_plate
+from dispatch.model.ids import IncidentId
+from dispatch.model.vocabulary import Agency, Channel, Role
 from dispatch.ports import EnginePort, MqttEndpoint
+from gamer_coordination.adapters.mqtt import PushGateway
 from gamer_coordination.adapters.ws import DashboardHub
-from gamer_coordination.errors import InvalidPeriod
+from gamer_coordination.errors import InvalidPeriod, PushRefused
+from gamer_coordination.events import UnitInfoSent
 from gamer_coordination.projections import NATIONAL, province_key
+from gamer_coordination.push import Circle, PushLedger, decide_push, resolve_targets
 from gamer_coordination.settings import GamerSettings
 from gamer_coordination.sitrep import build_report, render_html
 from routing.layout import DEFAULT_DATA_DIR
@@ -77,8 +84,21 @@ class GamerRuntime:
         self.engine = engine
         self.mqtt = mqtt
         self.tasks: asyncio.TaskGroup | None = None
+        self.ledger = PushLedger()
+        self.gateway = (
+            PushGateway(mqtt, self.ledger, engine, retry_s=settings.push_retry_s)
+            if mqtt is not None
+            else None
+        )
         self.provinces: dict[str, Any] | None = None
         self.reports_written: list[Path] = []
+
+    def on_records(self, records: Sequence[Recorded]) -> None:
+        """The log listener of the push ledger (and the gateway's outbox)."""
+        if self.gateway is not None:
+            self.gateway.on_records(records)
+        else:
+            self.ledger.apply(records)
 
     async def _tick(self) -> None:
         while True:
@@ -126,6 +146,8 @@ class GamerRuntime:
         async with asyncio.TaskGroup() as tasks:
             self.tasks = tasks
             loops = [tasks.create_task(self._tick(), name="ng112-gamer-spike-ticker")]
+            if self.gateway is not None:
+                loops.append(tasks.create_task(self.gateway.run(), name="ng112-gamer-push"))
             if self.settings.report_every_s is not None:
                 loops.append(
                     tasks.create_task(
@@ -378,6 +400,119 @@ async def situation_report(request: web.Request) -> web.Response:
     )
 
 
+_PUSHERS = frozenset(
+    {
+        Role.PROVINCIAL_COORDINATOR,
+        Role.CENTRAL_COORDINATOR,
+        Role.ADMINISTRATOR,
+        Role.AGENCY_DISPATCHER,
+    }
+)
+_REQUEST_ID = r"^[A-Za-z0-9._:\-]{1,128}$"
+_UNIT = r"^[A-Za-z0-9][A-Za-z0-9_\-.]{0,63}$"
+
+
+class PushIn(BaseModel):
+    """``POST /api/v1/gamer/push``: text for the units of an incident, an area or a list."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    text: str = Field(min_length=1, max_length=20_000)
+    incident_id: str | None = Field(default=None, max_length=64)
+    unit_ids: list[Annotated[str, Field(pattern=_UNIT)]] = Field(
+        default_factory=list, max_length=500
+    )
+    province: int | None = Field(default=None, ge=1, le=81)
+    lat: float | None = Field(default=None, ge=-90, le=90, allow_inf_nan=False)
+    lon: float | None = Field(default=None, ge=-180, le=180, allow_inf_nan=False)
+    radius_km: float | None = Field(default=None, gt=0, le=500, allow_inf_nan=False)
+    agency: Agency | None = None
+    client_request_id: str | None = Field(default=None, pattern=_REQUEST_ID)
+
+
+async def post_push(request: web.Request) -> web.Response:
+    """Record a push to units, then publish it over MQTT (202 with the message id)."""
+    principal = principal_of(request)
+    if principal.role not in _PUSHERS:
+        raise AccessDenied(f"role {principal.role} may not push to units")
+    body = await read_body(request, PushIn)
+    runtime = _runtime(request)
+    engine = runtime.engine
+    key = f"gamer-push:{body.client_request_id}" if body.client_request_id else None
+    if key is not None:
+        original = engine.state.original(key)
+        if original is not None and isinstance(original.event, UnitInfoSent):
+            sent = original.event
+            return json_response(
+                {"message_id": sent.message_id, "units": list(sent.unit_ids), "seq": original.seq},
+                202,
+            )
+    incident = None
+    if body.incident_id is not None:
+        incident = engine.state.incidents.get(IncidentId(body.incident_id))
+        if incident is None:
+            raise ApiError(404, "not_found", "no such incident")
+        principal.require_read(incident.plate)
+    plate = body.province
+    if plate is not None:
+        principal.require_read(plate)
+    elif incident is None and not principal.sees_province(None):
+        plate = principal.province
+    circle = None
+    if body.lat is not None and body.lon is not None and body.radius_km is not None:
+        circle = Circle(lat=body.lat, lon=body.lon, radius_km=body.radius_km)
+    elif (body.lat, body.lon, body.radius_km) != (None, None, None):
+        raise ApiError(422, "invalid_body", "an area needs lat, lon and radius_km together")
+    if incident is None and not body.unit_ids and plate is None and circle is None:
+        raise ApiError(422, "invalid_body", "name units, an incident or an area")
+    targets = tuple(
+        unit_id
+        for unit_id in resolve_targets(
+            engine.state.units.values(),
+            unit_ids=body.unit_ids,
+            incident=incident,
+            plate=plate,
+            circle=circle,
+            agency=body.agency,
+        )
+        if principal.sees_province(centre_plate(engine.state.units[unit_id].centre))
+    )
+    area = None
+    if circle is not None:
+        area = f"{circle.lat:.5f},{circle.lon:.5f} r{circle.radius_km:g} km"
+    elif plate is not None:
+        area = f"il {plate:02d}"
+    try:
+        event = decide_push(
+            message_id=f"msg-{os.urandom(8).hex()}",
+            targets=targets,
+            text=body.text,
+            actor=principal.subject,
+            now=engine.clock.now(),
+            plate=incident.plate if incident is not None else plate,
+            incident_id=incident.incident_id if incident is not None else None,
+            area=area,
+            idempotency_key=key,
+            max_text=runtime.settings.push_max_text,
+        )
+    except PushRefused as exc:
+        raise ApiError(422, "push_refused", str(exc)) from None
+    records = await engine.record([event])
+    return json_response(
+        {"message_id": event.message_id, "units": list(targets), "seq": records[0].seq}, 202
+    )
+
+
+async def get_push(request: web.Request) -> web.Response:
+    """A push and which units have acknowledged it."""
+    principal = principal_of(request)
+    push = _runtime(request).ledger.messages.get(request.match_info["message_id"])
+    if push is None:
+        raise ApiError(404, "not_found", "no such message")
+    principal.require_read(push.sent.plate)
+    return json_response(push.to_json())
+
+
 def add_routes(app: web.Application) -> None:
     """GAMER coordination's routes and OpenAPI entries."""
     app.router.add_get("/", root)
@@ -391,6 +526,9 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/api/v1/gamer/summary", summary)
     app.router.add_post("/api/v1/classify", post_classify)
     app.router.add_get("/api/v1/reports/situation", situation_report)
+    app.router.add_post("/api/v1/gamer/push", post_push)
+    app.router.add_get("/api/v1/gamer/push/{message_id}", get_push)
+    OPENAPI_MODELS["PushIn"] = PushIn
     OPENAPI_MODELS["ClassifyIn"] = ClassifyIn
     OPENAPI_PATHS.update(
         {
@@ -418,6 +556,24 @@ def add_routes(app: web.Application) -> None:
                         for n in ("province", "from", "to", "format")
                     ],
                     "responses": {"200": {"description": "text/html (or JSON)"}},
+                }
+            },
+            "/api/v1/gamer/push": {
+                "post": {
+                    "summary": "Push information to units of an incident, an area or a list",
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {"schema": {"$ref": "#/components/schemas/PushIn"}}
+                        },
+                    },
+                    "responses": {"202": {"description": "recorded; published over MQTT"}},
+                }
+            },
+            "/api/v1/gamer/push/{message_id}": {
+                "get": {
+                    "summary": "A push and its acknowledgements",
+                    "responses": {"200": {"description": "the push"}},
                 }
             },
             "/api/v1/classify": {

@@ -93,8 +93,8 @@ def test_bad_periods_are_refused() -> None:
             build_report(
                 state.incidents.values(), plate=None, start=start, end=end, generated_at=T0
             )
+    naive = T0.replace(tzinfo=None)
     with pytest.raises(InvalidPeriod, match="offset"):
-        naive = T0.replace(tzinfo=None)
         build_report(state.incidents.values(), plate=None, start=naive, end=T0, generated_at=T0)
 
 
