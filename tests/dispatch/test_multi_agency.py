@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from dispatch.adapters.http import ENGINE
 from dispatch.adapters.units_http import HAND_OFFS
+from dispatch.core.projections import Recorded
 from dispatch.model.dispatch_events import AgencyHandOffEscalated, AgencyHandOffRequested
 from dispatch.model.events import IncidentClassified, IncidentStatusChanged
 from dispatch.model.ids import IncidentId
@@ -177,3 +181,27 @@ async def test_hand_offs_survive_a_restart(
     escalated = await service.tick(clock.advance(60))
     assert sorted(r.event.agency for r in escalated) == [Agency.FIRE, Agency.HEALTH]  # type: ignore[attr-defined]
     assert len((await get(second, f"/api/v1/incidents/{incident_id}/hand-offs"))["hand_offs"]) == 2
+
+
+async def test_the_timer_loop_requests_hand_offs_by_itself(
+    aiohttp_client: ClientFactory, database: Database
+) -> None:
+    """Without an explicit tick, the lifespan's loop commits the hand-offs after a classify."""
+    client = await aiohttp_client(units_app(database, ControlledClock()))
+    requested: list[Agency] = []
+    both = asyncio.Event()
+
+    def watch(batch: Sequence[Recorded]) -> None:
+        requested.extend(
+            r.event.agency for r in batch if isinstance(r.event, AgencyHandOffRequested)
+        )
+        if len(requested) >= 2:
+            both.set()
+
+    client.app[ENGINE].subscribe(watch)
+    await open_incident(
+        client, lat=41.02, lon=40.52, agencies=("health", "fire"), incident_type="fire.building"
+    )
+    async with asyncio.timeout(10):
+        await both.wait()
+    assert sorted(requested) == [Agency.FIRE, Agency.HEALTH]
