@@ -45,6 +45,7 @@ def install(app: web.Application, context: PackageContext) -> None:
         projection,
         max_pending=settings.stream_max_pending,
         coalesce_s=settings.stream_coalesce_ms / 1000.0,
+        summary_interval_s=settings.stream_summary_interval_s,
     )
     context.engine.subscribe(hub.on_records)
     runtime = gamer_http.GamerRuntime(

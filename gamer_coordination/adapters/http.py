@@ -159,6 +159,7 @@ class GamerRuntime:
                 yield
             finally:
                 self.tasks = None
+                self.hub.close()
                 for loop in loops:
                     loop.cancel()
                 for loop in loops:

@@ -42,6 +42,7 @@ from gamer_coordination.projections import Coordination
 logger = logging.getLogger(__name__)
 
 _MISSING = object()
+_SUMMARY_PREFIXES = ("province/", "national")
 
 
 @dataclass(slots=True, eq=False)
@@ -75,6 +76,7 @@ class DashboardHub:
         max_pending: int = 20_000,
         tombstones: int = 100_000,
         coalesce_s: float = 0.0,
+        summary_interval_s: float = 0.0,
         epoch: str | None = None,
     ) -> None:
         self.projection = projection
@@ -90,6 +92,10 @@ class DashboardHub:
         self._tombstones: deque[tuple[int, str, int | None]] = deque()
         self._tombstone_limit = tombstones
         self._tombstone_floor = 0
+        self._summary_interval_s = summary_interval_s
+        self._deferred: set[str] = set()
+        self._summaries_due = 0.0
+        self._flush: asyncio.TimerHandle | None = None
         self._everywhere: set[DashboardClient] = set()
         self._by_plate: dict[int, set[DashboardClient]] = {}
 
@@ -137,9 +143,46 @@ class DashboardHub:
         while len(self._tombstones) > self._tombstone_limit:
             self._tombstone_floor = self._tombstones.popleft()[0]
 
+    def _throttle(self, changed: Iterable[str]) -> list[str]:
+        """Summaries (province and national counts) go out at most every summary interval.
+
+        They change with every incident; throttling them keeps a busy country's dashboards
+        from carrying the same large summaries many times a second. Deferred summaries are
+        published by a timer, so the last state always goes out.
+        """
+        keys = []
+        for key in changed:
+            if key.startswith(_SUMMARY_PREFIXES):
+                self._deferred.add(key)
+            else:
+                keys.append(key)
+        if not self._deferred:
+            return keys
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        if now >= self._summaries_due:
+            keys.extend(self._deferred)
+            self._deferred.clear()
+            self._summaries_due = now + self._summary_interval_s
+        elif self._flush is None:
+            self._flush = loop.call_at(self._summaries_due, self._flush_summaries)
+        return keys
+
+    def _flush_summaries(self) -> None:
+        self._flush = None
+        self.publish(())
+
+    def close(self) -> None:
+        """Stop the summary timer (at shutdown)."""
+        if self._flush is not None:
+            self._flush.cancel()
+            self._flush = None
+
     def publish(self, changed: Iterable[str]) -> None:
         """Give each changed key a version and queue it for every client that may see it."""
         projection = self.projection
+        if self._summary_interval_s > 0:
+            changed = self._throttle(changed)
         for key in sorted(changed):
             value = projection.view(key)
             old_plate = self._plates.get(key, _MISSING)
