@@ -30,6 +30,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "dispatch.core.queue_cli",
     "dispatch.units_cli",
     "simulators.cli",
+    "gamer_coordination.cli",
 )
 
 
