@@ -49,6 +49,7 @@ class Settings(BaseModel):
     development_mode: bool = True
     tokens: tuple[TokenGrant, ...] = ()
     shutdown_grace_s: float = Field(default=10.0, ge=0)
+    access_log: bool = False
     mqtt_url: str | None = None
     embedded_broker: bool = True
     mqtt_host: str = "127.0.0.1"

@@ -299,13 +299,27 @@ class DuplicateFinder:
         )
         self._sites[incident.incident_id] = site
         self._place(site)
-        self._max_radius = None
+        self._grew(site.incident)
 
     def close(self, incident_id: str) -> None:
         """Forget an incident (closed, cancelled or merged away); unknown ids are ignored."""
         site = self._sites.pop(incident_id, None)
         if site is not None:
             self._unplace(site)
+            self._shrank(site.incident)
+
+    def _grew(self, incident: OpenIncident) -> None:
+        """Keep the cached maxima current when an incident is added or widened (O(1))."""
+        if self._max_radius is not None:
+            self._max_radius = max(self._max_radius, incident.radius_m)
+            self._max_base = max(self._max_base, scene(incident.incident_type).base_radius_m)
+
+    def _shrank(self, incident: OpenIncident) -> None:
+        """Drop the cached maxima only if the incident that went away may have set them."""
+        if self._max_radius is not None and (
+            incident.radius_m >= self._max_radius
+            or scene(incident.incident_type).base_radius_m >= self._max_base
+        ):
             self._max_radius = None
 
     def _refresh(self, site: _Site, *, calls: int, last: datetime | None) -> OpenIncident:
@@ -320,7 +334,8 @@ class DuplicateFinder:
             current, lat=lat, lon=lon, radius_m=radius, calls=calls, last_call_at=newest
         )
         self._place(site)
-        self._max_radius = None
+        self._shrank(current)
+        self._grew(site.incident)
         return site.incident
 
     def attach(self, incident_id: str, call: NewCall) -> OpenIncident:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 #: Longest text that is looked at; the rest is ignored (a call-taker's note is far shorter).
@@ -69,6 +70,10 @@ def _variants(token: str) -> tuple[str, ...]:
     if token.startswith(_ARABIC_ARTICLE) and len(token) > 3:
         found.append(token[2:])
     return tuple(dict.fromkeys(found))
+
+
+#: Tokens whose matches are remembered (words repeat across callers; the cache is bounded).
+_TOKEN_CACHE_SIZE = 50_000
 
 
 def _deletions(word: str) -> set[str]:
@@ -122,9 +127,18 @@ class Lexicon:
     that match nothing exactly.
     """
 
-    __slots__ = ("_by_exact", "_by_prefix", "_fuzzy", "_fuzzy_lengths", "_infixes", "_words")
+    __slots__ = (
+        "_by_exact",
+        "_by_prefix",
+        "_fuzzy",
+        "_fuzzy_lengths",
+        "_infixes",
+        "_token_cache",
+        "_words",
+    )
 
     def __init__(self) -> None:
+        self._token_cache: dict[str, frozenset[int]] = {}
         self._words: list[_Word] = []
         self._by_exact: dict[str, list[int]] = {}
         self._by_prefix: dict[str, list[int]] = {}
@@ -188,18 +202,23 @@ class Lexicon:
                                 ids.add(word_id)
         return ids
 
-    def word_matches(self, words: Sequence[str]) -> list[set[int]]:
+    def word_matches(self, words: Sequence[str]) -> list[AbstractSet[int]]:
         """For each token, the ids of the keyword words it matches (exactly, else fuzzily)."""
-        matched: list[set[int]] = []
+        matched: list[AbstractSet[int]] = []
         for token in words:
-            ids = self._exact_ids(token)
-            if not ids and len(token) >= FUZZY_MIN_LEN - 1:
-                ids = self._fuzzy_ids(token)
-            matched.append(ids)
+            cached = self._token_cache.get(token)
+            if cached is None:
+                ids = self._exact_ids(token)
+                if not ids and len(token) >= FUZZY_MIN_LEN - 1:
+                    ids = self._fuzzy_ids(token)
+                if len(self._token_cache) >= _TOKEN_CACHE_SIZE:
+                    self._token_cache.clear()  # bounded: callers' words are hostile input
+                cached = self._token_cache[token] = frozenset(ids)
+            matched.append(cached)
         return matched
 
     @staticmethod
-    def found(keyword: Keyword, words: Sequence[str], matched: Sequence[set[int]]) -> bool:
+    def found(keyword: Keyword, words: Sequence[str], matched: Sequence[AbstractSet[int]]) -> bool:
         """Whether a compiled keyword occurs in tokens already run through :meth:`word_matches`."""
         first, rest = keyword.parts[0], keyword.parts[1:]
         for start, ids in enumerate(matched):
@@ -214,7 +233,7 @@ class Lexicon:
         return False
 
 
-def _follow(rest: Iterable[int], matched: Sequence[set[int]], start: int) -> int | None:
+def _follow(rest: Iterable[int], matched: Sequence[AbstractSet[int]], start: int) -> int | None:
     """Where a phrase that begins at ``start`` ends, allowing one token between parts."""
     position = start
     for part in rest:
