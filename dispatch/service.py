@@ -192,7 +192,13 @@ class Engine:
                 target = self.state.incidents.get(command.into)
                 if target is None:
                     raise CommandRefused(f"no incident {command.into} to merge into")
-            events = decide_action(incident, command, now=self.clock.now(), target=target)
+            placement = None
+            if command.location is not None:
+                loc = command.location
+                placement = self.locator.place(loc.lat, loc.lon, loc.radius_m)
+            events = decide_action(
+                incident, command, now=self.clock.now(), target=target, placement=placement
+            )
             seqs = await self.log.append(events)
         return [Recorded(seq, event) for seq, event in zip(seqs, events, strict=True)]
 

@@ -82,6 +82,7 @@ class ActionIn(BaseModel):
     agencies: tuple[Agency, ...] = ()
     suggested_type: str | None = Field(default=None, pattern=r"^[a-z_.]{2,64}$")
     text: str | None = Field(default=None, max_length=MAX_TEXT)
+    location: LocationIn | None = None
     client_request_id: str | None = Field(default=None, pattern=_REQUEST_ID)
 
     def to_command(self, actor: str) -> IncidentAction:
@@ -97,5 +98,6 @@ class ActionIn(BaseModel):
             agencies=self.agencies,
             suggested_type=self.suggested_type,
             text=self.text,
+            location=self.location.to_location("operator_pin") if self.location else None,
             client_request_id=self.client_request_id,
         )

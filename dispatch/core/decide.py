@@ -21,6 +21,7 @@ from dispatch.model.events import (
     IncidentClassified,
     IncidentNoteAdded,
     IncidentOpened,
+    IncidentPlaced,
     IncidentStatusChanged,
 )
 from dispatch.model.ids import CallId, CentreId, IncidentId
@@ -73,6 +74,7 @@ class Action(enum.StrEnum):
     MERGE = "merge"
     UNFOUNDED = "unfounded"
     NOTE = "note"
+    PLACE = "place"
 
 
 _TARGET: dict[Action, IncidentStatus] = {
@@ -108,6 +110,7 @@ class IncidentAction:
     agencies: tuple[Agency, ...] = ()
     suggested_type: str | None = None
     text: str | None = None
+    location: Location | None = None
     client_request_id: str | None = None
 
     @property
@@ -190,10 +193,16 @@ def decide_action(
     *,
     now: datetime,
     target: IncidentView | None = None,
+    placement: Placement | None = None,
 ) -> list[Event]:
-    """The events an operator's action produces, or :class:`CommandRefused` / IllegalTransition."""
+    """The events an operator's action produces, or :class:`CommandRefused` / IllegalTransition.
+
+    ``placement`` is where ``command.location`` falls (the service asks the locator).
+    """
     plate = incident.plate
     key = command.idempotency_key
+    if command.action is Action.PLACE:
+        return [_place(incident, command, now=now, placement=placement)]
     if command.action is Action.NOTE:
         if not command.text:
             raise CommandRefused("a note needs text")
@@ -259,6 +268,30 @@ def decide_action(
             for call_id in incident.calls
         )
     return events
+
+
+def _place(
+    incident: IncidentView,
+    command: IncidentAction,
+    *,
+    now: datetime,
+    placement: Placement | None,
+) -> Event:
+    if command.location is None:
+        raise CommandRefused("place needs a location")
+    if not incident.status.is_open:
+        raise CommandRefused(f"the incident is {incident.status}")
+    return IncidentPlaced(
+        occurred_at=now,
+        idempotency_key=command.idempotency_key,
+        plate=placement.plate if placement else None,
+        incident_id=incident.incident_id,
+        actor=command.actor,
+        location=command.location,
+        placement=placement,
+        centre=centre_for(placement) if placement and placement.plate else incident.centre,
+        previous_centre=incident.centre,
+    )
 
 
 def _check_merge(incident: IncidentView, target: IncidentView | None) -> None:

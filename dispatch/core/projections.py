@@ -21,6 +21,7 @@ from dispatch.model.events import (
     Event,
     IncidentClassified,
     IncidentOpened,
+    IncidentPlaced,
     IncidentStatusChanged,
     UnitDispatched,
     UnitRegistered,
@@ -240,6 +241,20 @@ def _incident_classified(state: State, seq: int, event: Event) -> None:
     incident.agencies = event.agencies
 
 
+def _incident_placed(state: State, seq: int, event: Event) -> None:
+    assert isinstance(event, IncidentPlaced)  # noqa: S101
+    incident = state._touch(event.incident_id, seq, event)  # noqa: SLF001
+    if incident is None:
+        return
+    incident.location = event.location
+    incident.placement = event.placement or incident.placement
+    if event.centre != incident.centre:
+        if incident.status.is_open:
+            state.open_by_centre[incident.centre] -= 1
+            state.open_by_centre[event.centre] += 1
+        incident.centre = event.centre
+
+
 def _call_attached(state: State, seq: int, event: Event) -> None:
     assert isinstance(event, CallAttached)  # noqa: S101
     incident = state._touch(event.incident_id, seq, event)  # noqa: SLF001
@@ -301,6 +316,7 @@ _HANDLERS: dict[type[Event], Callable[[State, int, Event], None]] = {
     IncidentStatusChanged: _incident_status,
     IncidentClassified: _incident_classified,
     CallAttached: _call_attached,
+    IncidentPlaced: _incident_placed,
     UnitRegistered: _unit_registered,
     UnitStatusReported: _unit_status,
     UnitDispatched: _unit_dispatched,

@@ -199,6 +199,26 @@ class CallAttached(Event):
         return self.incident_id
 
 
+@event_type("incident_placed")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IncidentPlaced(Event):
+    """An operator placed an incident (a pin on the map): where it is and whose centre has it.
+
+    The pin is evidence of its own and is never replaced automatically.
+    """
+
+    incident_id: IncidentId
+    actor: str
+    location: Location
+    placement: Placement | None
+    centre: CentreId
+    previous_centre: CentreId
+
+    @property
+    def subject(self) -> str | None:
+        return self.incident_id
+
+
 @event_type("incident_note_added")
 @dataclass(frozen=True, slots=True, kw_only=True)
 class IncidentNoteAdded(Event):

@@ -106,3 +106,21 @@ async def test_boundaries_for_the_map(client: Client) -> None:
     assert (
         await client.get("/api/v1/boundaries/districts", params={"province": "99"})
     ).status == 400
+
+
+async def test_an_operator_places_an_unplaced_incident(client: Client) -> None:
+    """A case without a position stays central until an operator's pin hands it to a province."""
+    body = await (await client.post("/api/v1/calls", json={"channel": "phone"})).json()
+    url = f"/api/v1/incidents/{body['incident_id']}"
+    assert (await (await client.get(url)).json())["centre"] == "central"
+    response = await client.post(
+        f"{url}/actions", json={"action": "place", "location": {"lat": 39.7767, "lon": 30.5206}}
+    )
+    assert response.status == 200
+    incident = await (await client.get(url)).json()
+    assert incident["centre"] == "26"  # Eskişehir
+    assert incident["location"]["source"] == "operator_pin"
+    assert incident["timeline"][-1]["event_type"] == "incident_placed"
+    assert incident["timeline"][-1]["data"]["previous_centre"] == "central"
+    missing = await client.post(f"{url}/actions", json={"action": "place"})
+    assert missing.status == 409
