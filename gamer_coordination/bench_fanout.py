@@ -28,6 +28,7 @@ import random
 import re
 import socket
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from contextlib import suppress
@@ -347,7 +348,7 @@ async def _bench(args: argparse.Namespace) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     """The command's handler: print the figures as JSON."""
     if args.clients < 1 or args.rate <= 0 or args.seconds <= 0 or args.runs < 1:
-        print(json.dumps({"error": "clients, rate, seconds and runs must be positive"}))
+        print("clients, rate, seconds and runs must be positive", file=sys.stderr)
         return 2
     result = asyncio.run(_bench(args))
     print(json.dumps(result, indent=2))
