@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Sequence
 
 from dispatch.adapters.store import EventLog
 from dispatch.core.decide import (
@@ -23,6 +22,7 @@ from dispatch.core.decide import (
     decide_receive_call,
 )
 from dispatch.core.projections import IncidentView, Recorded, State
+from dispatch.locks import KeyedLocks
 from dispatch.model.access import Principal
 from dispatch.model.events import CallReceived, Event
 from dispatch.model.ids import IncidentId, new_call_id, new_incident_id
@@ -33,31 +33,6 @@ logger = logging.getLogger(__name__)
 
 class UnknownIncident(LookupError):  # noqa: N818 - names the refusal
     """No incident has that id."""
-
-
-class KeyedLocks:
-    """One lock per key, dropped when nobody holds or waits for it."""
-
-    def __init__(self) -> None:
-        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
-
-    @asynccontextmanager
-    async def hold(self, key: str) -> AsyncIterator[None]:
-        """Hold the lock for ``key``."""
-        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
-        self._locks[key] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._locks[key]
-            if users == 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
-
-    def __len__(self) -> int:
-        return len(self._locks)
 
 
 class Engine:

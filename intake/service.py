@@ -13,18 +13,17 @@ report arriving while its call is being offered joins it exactly once.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 import secrets
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
 from dispatch.core.decide import ReceiveCall
 from dispatch.core.projections import CallView, Recorded
+from dispatch.locks import KeyedLocks
 from dispatch.model.access import AccessDenied, Principal
 from dispatch.model.events import CallLocated, CallReceived, CallStatusChanged, Event
 from dispatch.model.ids import CallId, IncidentId
@@ -130,27 +129,6 @@ def _call_ack(ack: CallAck) -> Ack:
     )
 
 
-class _KeyedLocks:
-    """One lock per key, dropped when nobody holds or waits for it."""
-
-    def __init__(self) -> None:
-        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
-
-    @asynccontextmanager
-    async def hold(self, key: str) -> AsyncIterator[None]:
-        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
-        self._locks[key] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._locks[key]
-            if users == 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
-
-
 class IntakeService:
     """Every intake channel over the engine port; see the module docstring."""
 
@@ -185,7 +163,7 @@ class IntakeService:
         )
         self.sessions: dict[CallId, ChatSession] = {}
         self.relays: dict[CallId, SignallingRelay] = {}
-        self._locks = _KeyedLocks()
+        self._locks = KeyedLocks()
         self._operations = 0
         engine.subscribe(self.on_commit)
 
