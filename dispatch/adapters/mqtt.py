@@ -13,6 +13,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from urllib.parse import unquote, urlsplit
 
+import aiomqtt
+
 from dispatch.ports import MqttEndpoint
 
 logger = logging.getLogger(__name__)
@@ -33,6 +35,39 @@ def endpoint_from_url(url: str) -> MqttEndpoint:
         password=unquote(parts.password) if parts.password else None,
         tls=tls,
     )
+
+
+def client_for(
+    endpoint: MqttEndpoint,
+    *,
+    identifier: str,
+    mqtt5: bool = False,
+    max_inflight: int | None = None,
+    max_queued: int | None = None,
+) -> aiomqtt.Client:
+    """An aiomqtt client for ng112's own gateways, configured the same way everywhere.
+
+    MQTT 3.1.1 unless ``mqtt5`` (the embedded broker refuses 5); a clean session (devices
+    resend until acknowledged, so nothing depends on broker-side session state); TLS when
+    the endpoint says so; ``max_inflight`` bounds QoS 1/2 messages in flight and raises
+    aiomqtt's pending-call warning threshold to match.
+    """
+    client = aiomqtt.Client(
+        endpoint.host,
+        endpoint.port,
+        username=endpoint.username,
+        password=endpoint.password,
+        identifier=identifier,
+        protocol=aiomqtt.ProtocolVersion.V5 if mqtt5 else aiomqtt.ProtocolVersion.V311,
+        clean_session=None if mqtt5 else True,
+        tls_params=aiomqtt.TLSParameters() if endpoint.tls else None,
+        max_inflight_messages=min(max_inflight, 65535) if max_inflight else None,
+        max_queued_outgoing_messages=max_queued,
+        timeout=10,
+    )
+    if max_inflight:
+        client.pending_calls_threshold = max_inflight
+    return client
 
 
 @asynccontextmanager

@@ -28,6 +28,7 @@ from collections import Counter
 
 import aiomqtt
 
+from dispatch.adapters.mqtt import client_for
 from dispatch.ports import MqttEndpoint
 from dispatch.units import (
     AvlMessage,
@@ -87,19 +88,11 @@ class UnitsGateway:
             logger.warning("order outbox full: an order to unit %s was not queued", unit_id)
 
     def _client(self) -> aiomqtt.Client:
-        endpoint = self.endpoint
-        return aiomqtt.Client(
-            endpoint.host,
-            endpoint.port,
-            username=endpoint.username,
-            password=endpoint.password,
+        return client_for(
+            self.endpoint,
             identifier=self.identifier,
-            protocol=aiomqtt.ProtocolVersion.V311,
-            clean_session=True,
-            tls_params=aiomqtt.TLSParameters() if endpoint.tls else None,
-            max_inflight_messages=min(self.settings.max_in_flight, 65535),
-            max_queued_outgoing_messages=self.settings.outbox_size,
-            timeout=10,
+            max_inflight=self.settings.max_in_flight,
+            max_queued=self.settings.outbox_size,
         )
 
     async def run(self) -> None:

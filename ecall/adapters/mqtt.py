@@ -27,6 +27,7 @@ import orjson
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from dispatch.adapters.mqtt import client_for
 from dispatch.ports import MqttEndpoint
 from ecall.service import GATEWAY_PRINCIPAL, AckStatus, EcallAck, EcallService
 from ecall.settings import EcallSettings
@@ -64,22 +65,12 @@ class MqttGateway:
         self._numbers = itertools.count(1)
 
     def _client(self) -> aiomqtt.Client:
-        endpoint = self.endpoint
-        client = aiomqtt.Client(
-            endpoint.host,
-            endpoint.port,
-            username=endpoint.username,
-            password=endpoint.password,
+        return client_for(
+            self.endpoint,
             identifier=self.identifier,
-            protocol=aiomqtt.ProtocolVersion.V5 if self._v5 else aiomqtt.ProtocolVersion.V311,
-            clean_session=None if self._v5 else True,
-            tls_params=aiomqtt.TLSParameters() if endpoint.tls else None,
-            max_inflight_messages=min(self.settings.max_in_flight, 65535),
-            timeout=10,
+            mqtt5=self._v5,
+            max_inflight=self.settings.max_in_flight,
         )
-        # Acks in flight are bounded by max_in_flight; aiomqtt's default warns above 10.
-        client.pending_calls_threshold = self.settings.max_in_flight
-        return client
 
     async def run(self) -> None:
         """Receive until cancelled, reconnecting with back-off whenever the broker goes away."""

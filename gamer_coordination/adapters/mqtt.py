@@ -21,6 +21,7 @@ from datetime import datetime
 import aiomqtt
 import orjson
 
+from dispatch.adapters.mqtt import client_for
 from dispatch.core.projections import Recorded
 from dispatch.ports import EnginePort, MqttEndpoint
 from gamer_coordination.push import PushLedger, PushRecord
@@ -67,18 +68,7 @@ class PushGateway:
                 self.stats["outbox_full"] += 1  # the retry republishes it
 
     def _client(self) -> aiomqtt.Client:
-        endpoint = self.endpoint
-        return aiomqtt.Client(
-            endpoint.host,
-            endpoint.port,
-            username=endpoint.username,
-            password=endpoint.password,
-            identifier=self.identifier,
-            protocol=aiomqtt.ProtocolVersion.V311,
-            clean_session=True,
-            tls_params=aiomqtt.TLSParameters() if endpoint.tls else None,
-            timeout=10,
-        )
+        return client_for(self.endpoint, identifier=self.identifier)
 
     async def run(self) -> None:
         """Publish and receive until cancelled, reconnecting with back-off."""
