@@ -136,6 +136,7 @@ class DuplicateDesk:
     def __init__(self, finder: DuplicateFinder | None = None) -> None:
         self.finder = finder or DuplicateFinder()
         self.proposals: dict[IncidentId, Proposal] = {}
+        self._due: dict[IncidentId, Proposal] = {}
         self.reports: list[TrappedReport] = []
 
     def apply(self, event: Event) -> bool:
@@ -146,6 +147,7 @@ class DuplicateDesk:
             proposal = self.proposals.get(event.incident_id)
             if proposal is not None and proposal.state is ProposalState.DUE:
                 proposal.state = ProposalState.PROPOSED
+                self._due.pop(event.incident_id, None)
         elif isinstance(event, DuplicateRejected):
             self._rejected(event)
         elif isinstance(event, IncidentStatusChanged):
@@ -184,7 +186,7 @@ class DuplicateDesk:
             self._open_site(event.incident_id, call)
             return False
         self.finder.attach(best.incident_id, call)
-        self.proposals[event.incident_id] = Proposal(
+        proposal = Proposal(
             call_id=event.call_id,
             incident_id=event.incident_id,
             candidate=IncidentId(best.incident_id),
@@ -194,6 +196,7 @@ class DuplicateDesk:
             plate=event.plate,
             call=call,
         )
+        self.proposals[event.incident_id] = self._due[event.incident_id] = proposal
         return True
 
     def _open_site(self, incident_id: IncidentId, call: NewCall) -> None:
@@ -213,6 +216,7 @@ class DuplicateDesk:
         if proposal is None or proposal.state not in {ProposalState.DUE, ProposalState.PROPOSED}:
             return
         proposal.state = ProposalState.REJECTED
+        self._due.pop(event.incident_id, None)
         self._open_site(proposal.incident_id, proposal.call)
 
     def _status(self, event: IncidentStatusChanged) -> None:
@@ -223,6 +227,7 @@ class DuplicateDesk:
         if proposal is not None and proposal.state in {ProposalState.DUE, ProposalState.PROPOSED}:
             merged = event.status is IncidentStatus.MERGED
             proposal.state = ProposalState.MERGED if merged else ProposalState.CLOSED
+            self._due.pop(gone, None)
         into = event.merged_into
         if into is not None and gone in self.finder and into in self.finder:
             self.finder.merge(into, gone)
@@ -231,7 +236,7 @@ class DuplicateDesk:
 
     def due(self) -> list[Proposal]:
         """Proposals not yet recorded."""
-        return [p for p in self.proposals.values() if p.state is ProposalState.DUE]
+        return list(self._due.values())
 
     def open_proposals(self) -> list[Proposal]:
         """Proposals waiting for the dispatcher's decision."""
