@@ -17,6 +17,7 @@ from aiohttp import web
 from dispatch.adapters import http
 from dispatch.adapters.mqtt import embedded_broker, endpoint_from_url
 from dispatch.app import routing_wiring
+from dispatch.app.gc_tuning import gc_lifespan
 from dispatch.app.settings import Settings
 from dispatch.app.web import build_app
 from dispatch.ports import Clock, Locator, MqttEndpoint, PackageContext
@@ -77,4 +78,5 @@ def compose(
             development_mode=settings.development_mode,
         )
         module.install(app, context)
+    app.cleanup_ctx.append(gc_lifespan(settings.gc_freeze_interval_s))
     return app

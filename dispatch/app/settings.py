@@ -50,6 +50,7 @@ class Settings(BaseModel):
     tokens: tuple[TokenGrant, ...] = ()
     shutdown_grace_s: float = Field(default=10.0, ge=0)
     access_log: bool = False
+    gc_freeze_interval_s: float = Field(default=5.0, gt=0)
     mqtt_url: str | None = None
     embedded_broker: bool = True
     mqtt_host: str = "127.0.0.1"
