@@ -48,7 +48,7 @@ events_table = sa.Table(
     sa.Column("schema_version", sa.SmallInteger(), nullable=False),
     sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("idempotency_key", sa.String(200), nullable=True, unique=True),
+    sa.Column("idempotency_key", sa.String(200), nullable=True),
     sa.Column("subject", sa.String(64), nullable=True),
     sa.Column("plate", sa.SmallInteger(), nullable=True),
     sa.Column("payload", sa.LargeBinary(), nullable=False),

@@ -27,13 +27,24 @@ def upgrade() -> None:
         sa.Column("schema_version", sa.SmallInteger(), nullable=False),
         sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("idempotency_key", sa.String(200), nullable=True, unique=True),
+        sa.Column("idempotency_key", sa.String(200), nullable=True),
         sa.Column("subject", sa.String(64), nullable=True),
         sa.Column("plate", sa.SmallInteger(), nullable=True),
         sa.Column("payload", sa.LargeBinary(), nullable=False),
+    )
+    # Only events that carry a key are indexed: most events have none.
+    keyed = sa.text("idempotency_key IS NOT NULL")
+    op.create_index(
+        "ux_events_idempotency_key",
+        "events",
+        ["idempotency_key"],
+        unique=True,
+        sqlite_where=keyed,
+        postgresql_where=keyed,
     )
 
 
 def downgrade() -> None:
     """Drop the event log."""
+    op.drop_index("ux_events_idempotency_key", "events")
     op.drop_table("events")
