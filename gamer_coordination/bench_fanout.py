@@ -167,7 +167,7 @@ class _Naive:
         self.arrivals = arrivals
 
     async def handler(self, request: web.Request) -> web.StreamResponse:
-        ws = web.WebSocketResponse(max_msg_size=4096)
+        ws = web.WebSocketResponse(max_msg_size=4096, compress=False)
         await ws.prepare(request)
         self.sockets.append(ws)
         self.arrivals.arrived()
@@ -221,7 +221,7 @@ async def _run_once(args: argparse.Namespace, mode: str) -> dict[str, Any]:
     app = web.Application()
 
     async def hub_stream(request: web.Request) -> web.StreamResponse:
-        ws = web.WebSocketResponse(max_msg_size=4096)
+        ws = web.WebSocketResponse(max_msg_size=4096, compress=False)
         await ws.prepare(request)
         arrivals.arrived()
         await hub.serve(ws, None, None, None)

@@ -323,7 +323,8 @@ async def stream(request: web.Request) -> web.StreamResponse:
         raise ApiError(400, "invalid_query", "since must be a sequence number") from None
     if since is not None and since < 0:
         raise ApiError(400, "invalid_query", "since must be >= 0")
-    ws = web.WebSocketResponse(heartbeat=30, max_msg_size=64 * 1024)
+    # no per-message deflate: fan-out would compress every event once per client
+    ws = web.WebSocketResponse(heartbeat=30, max_msg_size=64 * 1024, compress=False)
     await ws.prepare(request)
     engine = request.app[ENGINE]
     await request.app[BROADCASTER].serve(

@@ -297,7 +297,8 @@ async def stream(request: web.Request) -> web.StreamResponse:
     if since is not None and since < 0:
         raise ApiError(400, "invalid_query", "since must be >= 0")
     epoch = request.query.get("epoch")
-    ws = web.WebSocketResponse(heartbeat=30, max_msg_size=4096)
+    # no per-message deflate: fan-out would compress every update once per client
+    ws = web.WebSocketResponse(heartbeat=30, max_msg_size=4096, compress=False)
     await ws.prepare(request)
     await _runtime(request).hub.serve(ws, scope, since, epoch)
     await ws.close()

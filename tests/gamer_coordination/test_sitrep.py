@@ -111,7 +111,7 @@ def test_the_page_escapes_every_value_and_has_no_script() -> None:
     for record in log.call(1, 6):
         event = record.event
         if isinstance(event, (CallReceived, IncidentOpened)):
-            log.records[record.seq - 1] = replace(record, event=replace(event, placement=hostile))
+            log.records[record.seq - 1] = record._replace(event=replace(event, placement=hostile))
     state = _state(log)
     report = build_report(
         state.incidents.values(), plate=6, start=T0 - DAY, end=T0 + DAY, generated_at=T0
