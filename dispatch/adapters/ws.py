@@ -29,7 +29,25 @@ from dispatch.model.codec import event_to_wire
 logger = logging.getLogger(__name__)
 
 _REDACTED = "[redacted]"
-_PERSONAL_KEYS = frozenset({"caller", "text", "name", "number", "messages", "transcript"})
+#: Keys whose values identify or quote a caller: numbers, names, what they wrote, the
+#: vehicle and device identities that lead to a person, and civic addresses.
+_PERSONAL_KEYS = frozenset(
+    {
+        "caller",
+        "text",
+        "name",
+        "number",
+        "messages",
+        "transcript",
+        "vin",
+        "imsi",
+        "imei",
+        "device_number",
+        "device_id",
+        "civic",
+        "address",
+    }
+)
 
 Snapshot = Callable[[Principal], dict[str, Any]]
 

@@ -18,6 +18,7 @@ import websockets
 from aiohttp.test_utils import TestServer
 
 from dispatch.adapters.http import BROADCASTER, ENGINE
+from dispatch.adapters.ws import redact
 from dispatch.app.web import build_app
 from dispatch.model import IncidentId, IncidentNoteAdded
 from tests.conftest import Database
@@ -241,3 +242,24 @@ async def test_scope_and_redaction(server: TestServer) -> None:
     assert [m["data"]["text"] for m in seen_by_taker] == ["İstanbul", "Ankara"]
     assert seen_by_ankara["plate"] == 6
     assert seen_by_ankara["data"]["text"] == "[redacted]"
+
+
+def test_redaction_covers_identities_that_lead_to_a_person() -> None:
+    """Numbers, names, text, VINs, device identities and addresses are redacted, deep down."""
+    wire = {
+        "data": {
+            "caller": {"number": "+905321234567"},
+            "vin": "WM9VDSVDSYA123456",
+            "report": {"imei": "356938035643809", "imsi": "286011234567890"},
+            "civic": {"A1": "İstanbul"},
+            "plate": 34,
+            "track": [{"lat": 41.0, "lon": 29.0}],
+            "missing": None,
+        }
+    }
+    data = redact(wire)["data"]
+    assert data["caller"] == data["vin"] == data["civic"] == "[redacted]"
+    assert data["report"] == {"imei": "[redacted]", "imsi": "[redacted]"}
+    assert data["plate"] == 34
+    assert data["track"] == [{"lat": 41.0, "lon": 29.0}]
+    assert data["missing"] is None
