@@ -34,8 +34,7 @@ def gc_lifespan(interval_s: float) -> Callable[[web.Application], AsyncIterator[
     """A cleanup context that freezes at start and then every ``interval_s`` seconds."""
 
     async def lifespan(_app: web.Application) -> AsyncIterator[None]:
-        gc.collect()
-        frozen = freeze_survivors()
+        frozen = freeze_survivors()  # cheap: young generations, then a list splice
         logger.info("garbage collector: %d long-lived objects frozen at start", frozen)
         async with asyncio.TaskGroup() as tasks:
             loop = tasks.create_task(_periodically(interval_s), name="ng112-gc-freeze")
