@@ -198,17 +198,48 @@ def _haversine_km(lat: float, lon: float, lats: Any, lons: Any) -> Any:
     return 2 * _EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
 
 
-class _Nearest:
-    """Nearest polygon of a set in great-circle km, found through an STRtree in lon/lat."""
+#: Vertices per boundary piece: short pieces make exact nearest queries cheap.
+_PIECE_VERTICES = 32
 
-    __slots__ = ("_geoms", "_tree")
+
+def _boundary_pieces(geoms: Any) -> tuple[Any, npt.NDArray[np.intp]]:
+    """Every polygon's rings cut into short linestrings, with the polygon each belongs to.
+
+    The distance from a point outside a polygon to the polygon is its distance to the
+    boundary, so the nearest piece gives the nearest polygon exactly; measuring against
+    pieces of a few dozen vertices is far cheaper than against whole coastlines.
+    """
+    pieces: list[Any] = []
+    owners: list[int] = []
+    for owner, geom in enumerate(geoms):
+        for ring in shapely.get_parts(shapely.boundary(geom)):
+            coords = shapely.get_coordinates(ring)
+            step = _PIECE_VERTICES - 1
+            for first in range(0, max(len(coords) - 1, 1), step):
+                chunk = coords[first : first + _PIECE_VERTICES]
+                if len(chunk) >= 2:
+                    pieces.append(chunk)
+                    owners.append(owner)
+    lines = shapely.linestrings(
+        np.concatenate(pieces), indices=np.repeat(np.arange(len(pieces)), [len(p) for p in pieces])
+    )
+    return lines, np.asarray(owners, dtype=np.intp)
+
+
+class _Nearest:
+    """Nearest polygon of a set in great-circle km, through an STRtree of boundary pieces."""
+
+    __slots__ = ("_owners", "_pieces", "_tree")
 
     def __init__(self, geoms: Any) -> None:
-        self._geoms = geoms
-        self._tree = shapely.STRtree(geoms)
+        self._pieces, self._owners = _boundary_pieces(geoms)
+        self._tree = shapely.STRtree(self._pieces)
 
     def nearest(self, lat: float, lon: float, within_km: float) -> tuple[int, float, float, float]:
-        """(index, km, lat, lon of the nearest point), index -1 when none is within reach."""
+        """(index, km, lat, lon of the nearest point), index -1 when none is within reach.
+
+        Only for points outside every polygon of the set (inside, the distance is 0).
+        """
         point = shapely.Point(lon, lat)
         cos_lat = max(math.cos(math.radians(lat)), 0.01)
         reach_deg = within_km / (111.0 * cos_lat) + 0.01
@@ -219,11 +250,12 @@ class _Nearest:
             return -1, math.inf, math.nan, math.nan
         window = float(dists[0]) / cos_lat + 1e-9
         candidates = self._tree.query(point, predicate="dwithin", distance=window)
-        lines = shapely.shortest_line(self._geoms[candidates], point)
+        lines = shapely.shortest_line(self._pieces[candidates], point)
         ends = shapely.get_coordinates(shapely.get_point(lines, 0))
         km = _haversine_km(lat, lon, ends[:, 1], ends[:, 0])
         best = int(np.argmin(km))
-        return int(candidates[best]), float(km[best]), float(ends[best, 1]), float(ends[best, 0])
+        owner = int(self._owners[candidates[best]])
+        return owner, float(km[best]), float(ends[best, 1]), float(ends[best, 0])
 
 
 class Gazetteer:
