@@ -19,6 +19,13 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from hypothesis import settings
+
+# CI explores a fixed sequence of examples (a red build is reproducible); developers'
+# runs stay random and keep finding new cases.
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
