@@ -9,7 +9,8 @@ Tree::
     ├── InvalidEvidence         a location-fusion input that cannot be used (also ValueError)
     ├── RoutingSettingsError    the routing settings file is unreadable or invalid
     ├── BoundaryDataError       the boundary data is missing, stale or malformed
-    └── DataBuildError          ``python -m routing.build_data`` could not build the data
+    ├── DataBuildError          ``python -m routing.build_data`` could not build the data
+    └── RoadGraphError          a road graph cannot be built or read (also ValueError)
 
 Messages name the rule that was broken, never the caller's value (a coordinate is personal data).
 """
@@ -51,3 +52,7 @@ class BoundaryDataError(RoutingError):
 
 class DataBuildError(RoutingError):
     """Building ``routing/data`` failed (a tool missing, a download or a hash check failed)."""
+
+
+class RoadGraphError(RoutingError, ValueError):
+    """A road graph cannot be built: unreadable file, no nodes, bad edge or node data."""

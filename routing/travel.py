@@ -43,7 +43,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
-from routing.errors import InvalidCoordinates, RoutingError
+from routing.errors import InvalidCoordinates, RoadGraphError
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -70,10 +70,6 @@ _MIN_EDGE_S: Final = 0.01
 _GRAPHML: Final = "{http://graphml.graphdrawing.org/xmlns}"
 
 FloatArray = npt.NDArray[np.float64]
-
-
-class RoadGraphError(RoutingError, ValueError):
-    """A road graph cannot be built: unreadable file, no nodes, bad edge or node data."""
 
 
 class AreaKind(enum.StrEnum):
