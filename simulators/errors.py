@@ -5,7 +5,8 @@ Tree::
     SimulatorError
     ├── ScenarioError      a scenario file is missing, not TOML, or fails validation
     ├── DataError          a bundled data table is missing or malformed
-    └── EngineUnavailable  the engine did not answer within the allowed time
+    ├── EngineUnavailable  the engine did not answer within the allowed time
+    └── FleetRefused       the engine refused to register a simulated unit
 """
 
 from __future__ import annotations
@@ -25,3 +26,7 @@ class DataError(SimulatorError):
 
 class EngineUnavailable(SimulatorError):  # noqa: N818 - names the condition
     """The engine did not answer (start-up, health check or a request) in time."""
+
+
+class FleetRefused(SimulatorError):  # noqa: N818 - names the condition
+    """The engine refused to register a simulated unit (the HTTP status says why)."""

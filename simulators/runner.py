@@ -2,8 +2,8 @@
 
 :func:`offer_calls` is the load loop (used in-process and by the benchmark's worker
 processes); :class:`Simulation` adds the dashboard watcher, the operators, the eCall
-fleet and the scenario's scheduled events, and ends with a :class:`Report` that compares
-what was acknowledged with what the stream and the API show.
+fleet, the unit fleet (``[units]``) and the scenario's scheduled events, and ends with a
+:class:`Report` that compares what was acknowledged with what the stream and the API show.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from simulators.drivers import (
 from simulators.ecall_fleet import EcallFleet
 from simulators.scenario import Scenario
 from simulators.traffic import CallSpec, TrafficModel
+from simulators.unit_fleet import UnitFleet
 
 logger = logging.getLogger(__name__)
 
@@ -128,6 +129,7 @@ class Report:
     malformed: dict[str, Any] | None
     ecall_mqtt: dict[str, int] | None
     loop: dict[str, float]
+    units: dict[str, int] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
@@ -150,6 +152,7 @@ class Report:
             "malformed": self.malformed,
             "ecall_mqtt": self.ecall_mqtt,
             "loop": self.loop,
+            "units": self.units,
             **self.extra,
         }
 
@@ -221,6 +224,7 @@ class Simulation:
         self.sender: CallSender | None = None
         self.operator: Operator | None = None
         self.fleet: EcallFleet | None = None
+        self.units: UnitFleet | None = None
         self.malformed: MalformedStats | None = None
         self.started = time.monotonic()
 
@@ -278,8 +282,14 @@ class Simulation:
                 self.fleet = EcallFleet(
                     *self.mqtt, resend_interval_s=scenario.ecall.resend_interval_s
                 )
+            if scenario.units.enabled and self.mqtt is not None:
+                self.units = UnitFleet.from_scenario(
+                    scenario.units, self.base_url, *self.mqtt, run_id=self.run_id
+                )
             async with asyncio.TaskGroup() as group:
                 helpers = [group.create_task(self.watcher.run(), name="ng112-sim-watcher")]
+                if self.units is not None:
+                    helpers.append(group.create_task(self.units.run(), name="ng112-sim-units"))
                 async with asyncio.timeout(10):
                     await self.watcher.connected.wait()
                 if self.operator is not None:
@@ -378,6 +388,17 @@ class Simulation:
                 "rejected": fleet.rejected,
                 "tests_logged": fleet.tests_logged,
                 "reconnects": fleet.reconnects,
+            },
+            units=None
+            if self.units is None
+            else {
+                "registered": self.units.stats.registered,
+                "published": self.units.stats.published,
+                "acknowledged": self.units.stats.acknowledged,
+                "rejected": self.units.stats.rejected,
+                "orders": self.units.stats.orders,
+                "arrived": self.units.stats.arrived,
+                "reconnects": self.units.stats.reconnects,
             },
             loop={
                 "scheduled": self.loop_stats.scheduled,

@@ -165,17 +165,46 @@ class Malformed(BaseModel):
 
 
 class Units(BaseModel):
-    """Unit fleets (reserved: the units work has not started, see ``simulators.units``)."""
+    """Unit fleets (``simulators.unit_fleet``): units that report, take orders and move.
+
+    Give ``count_per_agency`` (that many units of each agency in each plate) or ``count``
+    (a total, spread round-robin over plates and agencies). ``speed_kmh`` is the units'
+    wall-clock speed (straight-line toward the order's location), ``step_s`` how often a
+    moving unit reports its position and ``on_scene_s`` how long it stays at a scene.
+    """
 
     model_config = _STRICT
 
     enabled: bool = False
+    count: int | None = Field(default=None, ge=1, le=10_000)
+    count_per_agency: int | None = Field(default=None, ge=1, le=1_000)
+    agencies: tuple[Literal["health", "police", "fire", "gendarmerie", "afad"], ...] = (
+        "health",
+        "police",
+        "fire",
+    )
+    plates: tuple[int, ...] = (34,)
+    speed_kmh: float = Field(default=60.0, gt=0, le=100_000)
+    step_s: float = Field(default=1.0, gt=0, le=60)
+    on_scene_s: float = Field(default=10.0, ge=0, le=3600)
+    resend_interval_s: float = Field(default=2.0, gt=0, le=60)
 
     @model_validator(mode="after")
-    def _not_yet(self) -> Self:
-        if self.enabled:
-            raise ValueError("unit fleets are not simulated yet (simulators.units)")
+    def _sizes(self) -> Self:
+        if self.count is not None and self.count_per_agency is not None:
+            raise ValueError("give count or count_per_agency, not both")
+        if not self.agencies:
+            raise ValueError("agencies must name at least one agency")
+        if not self.plates or any(not 1 <= plate <= 81 for plate in self.plates):
+            raise ValueError("plates must be one or more plates 1..81")
         return self
+
+    @property
+    def total(self) -> int:
+        """How many units the fleet has (default: one per agency and plate)."""
+        if self.count is not None:
+            return self.count
+        return (self.count_per_agency or 1) * len(self.agencies) * len(self.plates)
 
 
 class Scenario(BaseModel):
