@@ -73,7 +73,6 @@ async def test_fleet_registers_reports_and_answers_an_order(database: Database) 
         resend_interval_s=0.5,
     )
     fleet = UnitFleet.from_scenario(config, url, settings.mqtt_host, settings.mqtt_port)
-    print("PORTS", settings.mqtt_port, url)
     try:
         async with asyncio.timeout(20), aiohttp.ClientSession() as session:
             await app[GATEWAY].connected.wait()
