@@ -85,7 +85,8 @@ class DashboardHub:
         self.stats = HubStats()
         self._max_pending = max_pending
         self._coalesce_s = coalesce_s
-        self._fragments: dict[str, bytes] = {}
+        self._fragments: dict[str, bytes | None] = {}
+        """Each live key's encoded fragment; ``None`` until a client needs it (lazy)."""
         self._versions: dict[str, int] = {}
         self._plates: dict[str, int | None] = {}
         self._plate_keys: dict[int | None, dict[str, None]] = {}
@@ -199,7 +200,8 @@ class DashboardHub:
                 self._deliver(self._clients_seeing(gone), key, null)
                 continue
             plate = projection.plate_of(key)
-            fragment = orjson.dumps({"key": key, "v": version, "value": value})
+            watched = bool(self._everywhere) or (plate is not None and plate in self._by_plate)
+            fragment = orjson.dumps({"key": key, "v": version, "value": value}) if watched else None
             if old_plate is not _MISSING and old_plate != plate:
                 previous = old_plate if isinstance(old_plate, int) else None
                 self._forget(key)
@@ -211,7 +213,22 @@ class DashboardHub:
             self._versions[key] = version
             self._plates[key] = plate
             self._plate_keys.setdefault(plate, {})[key] = None
-            self._deliver(self._clients_seeing(plate), key, fragment)
+            if fragment is not None:
+                self._deliver(self._clients_seeing(plate), key, fragment)
+
+    def _fragment(self, key: str) -> bytes:
+        """A key's fragment, encoded now if nobody was watching when it changed.
+
+        Nobody watching (start-up replay, a quiet province) means no encoding at all: the
+        value is read from the projection when a client first asks, at the version of its
+        last change (the projection has not changed it since, or it would be newer).
+        """
+        fragment = self._fragments[key]
+        if fragment is None:
+            value = self.projection.view(key)
+            fragment = orjson.dumps({"key": key, "v": self._versions[key], "value": value})
+            self._fragments[key] = fragment
+        return fragment
 
     # -- clients ----------------------------------------------------------------------------
 
@@ -227,15 +244,17 @@ class DashboardHub:
     def snapshot(self, scope: int | None) -> bytes:
         """Every key of ``scope`` at the current version, as a snapshot message."""
         self.stats.snapshots += 1
-        fragments = self._fragments
-        return self._message("snapshot", (fragments[k] for k in self._visible_keys(scope)))
+        fragment = self._fragment
+        return self._message("snapshot", [fragment(k) for k in list(self._visible_keys(scope))])
 
     def resume(self, scope: int | None, since: int, epoch: str | None) -> bytes:
         """What a client that was at ``since`` missed, or a snapshot if that cannot be known."""
         if epoch != self.epoch or since < self._tombstone_floor or since > self.version:
             return self.snapshot(scope)
         fragments = [
-            self._fragments[key] for key in self._visible_keys(scope) if self._versions[key] > since
+            self._fragment(key)
+            for key in list(self._visible_keys(scope))
+            if self._versions[key] > since
         ]
         current = set(self._visible_keys(scope))
         nulls: dict[str, bytes] = {}

@@ -156,3 +156,42 @@ def test_disconnected_clients_get_nothing() -> None:
     assert client.pending == {}
     assert hub.client_count == 0
     assert isinstance(client, DashboardClient)
+
+
+def test_changes_nobody_watched_are_encoded_when_a_client_first_asks() -> None:
+    """Start-up replay has no clients: nothing is encoded then, yet the first snapshot is
+    the projection's current state and each key keeps the version of its last change."""
+    hub, log = _hub()
+    hub.on_records(log.call(1, 34))
+    hub.on_records(log.call(2, 6))
+    hub.on_records(log.status(1, 34, IncidentStatus.NEW, IncidentStatus.CLASSIFIED))
+    assert all(fragment is None for fragment in hub._fragments.values())
+    version_of_inc_1 = hub._versions["incident/inc-1"]
+    watcher, first = hub.connect(None, None, None)
+    changes = {c["key"]: c for c in _decode(first)["changes"]}
+    assert changes["incident/inc-1"]["value"]["status"] == "classified"
+    assert changes["incident/inc-1"]["v"] == version_of_inc_1
+    assert {key: change["value"] for key, change in changes.items()} == {
+        key: hub.projection.view(key) for key in changes
+    }
+    hub.on_records(log.call(3, 6))
+    delta = _decode(hub.next_message(watcher))
+    assert {c["key"] for c in delta["changes"]} >= {"incident/inc-3", "province/06"}
+    assert _state([first, orjson.dumps(delta)]) == _truth(hub, None)
+
+
+def test_a_province_nobody_watches_is_not_encoded_while_another_is() -> None:
+    """With only İstanbul's dashboard connected, Ankara's changes wait unencoded."""
+    hub, log = _hub()
+    istanbul, _ = hub.connect(34, None, None)
+    hub.on_records(log.call(1, 34))
+    hub.on_records(log.call(2, 6))
+    assert hub._fragments["incident/inc-1"] is not None
+    assert hub._fragments["incident/inc-2"] is None
+    _, ankara_first = hub.connect(6, None, None)
+    assert _decode(ankara_first)["changes"][0]["value"] is not None
+    assert _state([ankara_first]) == _truth(hub, 6)
+    assert {c["key"] for c in _decode(hub.next_message(istanbul))["changes"]} == {
+        "incident/inc-1",
+        "province/34",
+    }
