@@ -149,6 +149,7 @@ class LanguageDeskService:
         self.last_seq = 0
         self.skipped = 0
         """Calls not queued for detection because ``max_pending`` were waiting."""
+        self._skipped_in_row = 0
         self.invalid_hints = 0
         self.failures = 0
 
@@ -268,9 +269,20 @@ class LanguageDeskService:
         if hints.call_id in self._pending:
             return
         if len(self._pending) >= self.settings.max_pending:
+            if self._skipped_in_row == 0:  # once per episode, not once per call
+                logger.warning(
+                    "language detection backlog full (%d calls): new calls stay as they are",
+                    len(self._pending),
+                )
             self.skipped += 1
-            logger.warning("language detection backlog full: call %s stays as is", hints.call_id)
+            self._skipped_in_row += 1
             return
+        if self._skipped_in_row:
+            logger.warning(
+                "language detection backlog has room again: %d calls were left undetected",
+                self._skipped_in_row,
+            )
+            self._skipped_in_row = 0
         self._pending[hints.call_id] = None
         self._idle.clear()
         self._wake.set()
