@@ -76,6 +76,7 @@ from dispatch.core.overflow import (
     WaitingAway,
     calls_to_hand_back,
     choose_centre,
+    rings,
 )
 from dispatch.model.call_taking_events import (
     CallAnswered,
@@ -239,6 +240,14 @@ class _Statuses(Mapping[CentreId, CentreStatus]):
             in_service=condition is not CentreCondition.OUT_OF_SERVICE, queue_depth=depth
         )
 
+    def get(  # type: ignore[override]  # the one form choose_centre uses
+        self, centre: CentreId, default: CentreStatus | None = None
+    ) -> CentreStatus | None:
+        """The status, or ``default`` for an unknown centre (without Mapping's try/except)."""
+        if centre not in self._fold.queues:
+            return default
+        return self[centre]
+
     def __iter__(self) -> Iterator[CentreId]:
         return iter(self._fold.queues)
 
@@ -257,6 +266,8 @@ class CallTakingFold:
         self.settings = settings if settings is not None else CallTakingSettings()
         queue_settings = self.settings.queue_settings()
         self.overflow = self.settings.overflow_settings()
+        self._rings: dict[CentreId, list[CentreId]] = {}
+        """Each centre's overflow rings (configuration only: computed once per centre)."""
         self.queues: dict[CentreId, CallQueues] = {
             centre: CallQueues(centre=centre, settings=queue_settings) for centre in ALL_CENTRES
         }
@@ -373,7 +384,13 @@ class CallTakingFold:
         The overflow choice first; if its queue is full, the centre itself, its neighbours
         and then every other centre in service.
         """
-        choice = choose_centre(target, self._statuses, self.settings.neighbours, self.overflow)
+        ringed = self._rings.get(target)
+        if ringed is None:
+            ringed = rings(target, self.settings.neighbours, self.overflow.max_rings)
+            self._rings[target] = ringed
+        choice = choose_centre(
+            target, self._statuses, self.settings.neighbours, self.overflow, around=ringed
+        )
         yield choice.centre, choice.reason.value
         tried = {choice.centre}
         around = self.settings.neighbours.get(target, ())

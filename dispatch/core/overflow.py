@@ -93,10 +93,14 @@ def condition(status: CentreStatus | None, settings: OverflowSettings) -> Centre
     return CentreCondition.IN_SERVICE
 
 
-def _rings(
+def rings(
     home: CentreId, neighbours: Mapping[CentreId, Sequence[CentreId]], max_rings: int
 ) -> list[CentreId]:
-    """Centres around ``home`` in breadth-first order (configured order within a ring)."""
+    """Centres around ``home`` in breadth-first order (configured order within a ring).
+
+    The neighbour map changes only with configuration, so a caller that chooses for many
+    calls computes this once per centre and passes it to :func:`choose_centre`.
+    """
     seen = {home}
     order: list[CentreId] = []
     frontier: deque[tuple[CentreId, int]] = deque([(home, 0)])
@@ -117,10 +121,16 @@ def choose_centre(
     states: Mapping[CentreId, CentreStatus],
     neighbours: Mapping[CentreId, Sequence[CentreId]],
     settings: OverflowSettings | None = None,
+    *,
+    around: Sequence[CentreId] | None = None,
 ) -> CentreChoice:
-    """Which centre takes a call of province ``home`` (see the module docstring)."""
+    """Which centre takes a call of province ``home`` (see the module docstring).
+
+    ``around`` is ``rings(home, neighbours, settings.max_rings)`` when the caller has it.
+    """
     settings = settings if settings is not None else OverflowSettings()
-    home_condition = condition(states.get(home), settings)
+    home_status = states.get(home)
+    home_condition = condition(home_status, settings)
     if home_condition is CentreCondition.IN_SERVICE:
         return CentreChoice(centre=home, home=home, reason=ChoiceReason.HOME)
     reason = (
@@ -128,15 +138,18 @@ def choose_centre(
         if home_condition is CentreCondition.OVERLOADED
         else ChoiceReason.HOME_OUT_OF_SERVICE
     )
-    around = _rings(home, neighbours, settings.max_rings)
-    for centre in around:
-        if condition(states.get(centre), settings) is CentreCondition.IN_SERVICE:
+    if around is None:
+        around = rings(home, neighbours, settings.max_rings)
+    answering: list[tuple[int, int, CentreId]] = []
+    if home_status is not None and home_condition is CentreCondition.OVERLOADED:
+        answering.append((home_status.queue_depth, 0, home))
+    for index, centre in enumerate(around, start=1):
+        status = states.get(centre)
+        centre_condition = condition(status, settings)
+        if centre_condition is CentreCondition.IN_SERVICE:
             return CentreChoice(centre=centre, home=home, reason=reason)
-    answering = [
-        (states[centre].queue_depth, index, centre)
-        for index, centre in enumerate([home, *around])
-        if condition(states.get(centre), settings) is CentreCondition.OVERLOADED
-    ]
+        if status is not None and centre_condition is CentreCondition.OVERLOADED:
+            answering.append((status.queue_depth, index, centre))
     if answering:
         return CentreChoice(centre=min(answering)[2], home=home, reason=ChoiceReason.ALL_OVERLOADED)
     return CentreChoice(centre=home, home=home, reason=ChoiceReason.NONE_IN_SERVICE)

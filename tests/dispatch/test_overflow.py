@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from dispatch.core.call_queue import CallQueues, QueuedCall, QueueFull, QueueSettings
 from dispatch.core.overflow import (
@@ -16,6 +18,7 @@ from dispatch.core.overflow import (
     calls_to_hand_back,
     choose_centre,
     condition,
+    rings,
     symmetric_neighbours,
 )
 from dispatch.model import CallId, CentreId, Channel
@@ -160,3 +163,55 @@ def test_symmetric_neighbours_and_settings() -> None:
     assert symmetric_neighbours([(HATAY, HATAY)]) == {}
     with pytest.raises(ValueError, match="max_rings"):
         OverflowSettings(max_rings=0)
+
+
+def _naive_choice(
+    home: CentreId, now: dict[CentreId, CentreStatus], settings: OverflowSettings
+) -> tuple[CentreId, ChoiceReason]:
+    """The module docstring's rule, spelled out with no shortcuts."""
+    around = rings(home, NEIGHBOURS, settings.max_rings)
+    conditions = {c: condition(now.get(c), settings) for c in [home, *around]}
+    if conditions[home] is CentreCondition.IN_SERVICE:
+        return home, ChoiceReason.HOME
+    reason = (
+        ChoiceReason.HOME_OVERLOADED
+        if conditions[home] is CentreCondition.OVERLOADED
+        else ChoiceReason.HOME_OUT_OF_SERVICE
+    )
+    for centre in around:
+        if conditions[centre] is CentreCondition.IN_SERVICE:
+            return centre, reason
+    answering = [
+        (now[c].queue_depth, i, c)
+        for i, c in enumerate([home, *around])
+        if conditions[c] is CentreCondition.OVERLOADED
+    ]
+    if answering:
+        return min(answering)[2], ChoiceReason.ALL_OVERLOADED
+    return home, ChoiceReason.NONE_IN_SERVICE
+
+
+_CENTRES = [HATAY, ADANA, OSMANIYE, GAZIANTEP, KAHRAMANMARAS, MERSIN]
+
+
+@given(
+    home=st.sampled_from(_CENTRES),
+    statuses=st.lists(
+        st.none()
+        | st.builds(CentreStatus, in_service=st.booleans(), queue_depth=st.integers(0, 6)),
+        min_size=len(_CENTRES),
+        max_size=len(_CENTRES),
+    ),
+    max_rings=st.integers(1, 3),
+)
+def test_choice_with_precomputed_rings_is_the_rule(
+    home: CentreId, statuses: list[CentreStatus | None], max_rings: int
+) -> None:
+    """Whether the rings are passed in or computed, the choice is the docstring's rule."""
+    settings = OverflowSettings(overload_depth=3, max_rings=max_rings)
+    now = {c: s for c, s in zip(_CENTRES, statuses, strict=True) if s is not None}
+    expected = _naive_choice(home, now, settings)
+    for around in (None, rings(home, NEIGHBOURS, max_rings)):
+        choice = choose_centre(home, now, NEIGHBOURS, settings, around=around)
+        assert (choice.centre, choice.reason) == expected
+        assert choice.home == home
