@@ -25,7 +25,7 @@ from dispatch.core.projections import IncidentView, Recorded, State
 from dispatch.locks import KeyedLocks
 from dispatch.model.access import Principal
 from dispatch.model.events import CallReceived, Event
-from dispatch.model.ids import IncidentId, new_call_id, new_incident_id
+from dispatch.model.ids import CallId, IncidentId, new_call_id, new_incident_id
 from dispatch.ports import CallAck, Clock, Locator, NoLocator, SystemClock
 
 logger = logging.getLogger(__name__)
@@ -124,7 +124,70 @@ class Engine:
             duplicate=True,
         )
 
-    async def _commit_call(self, command: ReceiveCall) -> CallAck:
+    async def receive_calls(
+        self, commands: Sequence[ReceiveCall], principal: Principal
+    ) -> list[CallAck]:
+        """Commit a gateway's batch of calls in one append; acks in the commands' order.
+
+        Each call is decided as :meth:`receive_call` would; retries (a known or in-flight
+        ``client_request_id``, also twice in one batch) get the original ack. The new calls'
+        events are appended together, so they commit together or not at all: on a store
+        failure nothing is acknowledged and the gateway resends the batch.
+        """
+        principal.require_ingest()
+        loop = asyncio.get_running_loop()
+        acks: list[CallAck | None] = [None] * len(commands)
+        waiting: list[tuple[int, asyncio.Future[CallAck]]] = []
+        # (position in the batch, call, incident, offset of its first event, retry future)
+        fresh: list[tuple[int, CallId, IncidentId, int, asyncio.Future[CallAck] | None]] = []
+        events: list[Event] = []
+        keys: list[str] = []
+        try:
+            for index, command in enumerate(commands):
+                key = command.idempotency_key
+                future: asyncio.Future[CallAck] | None = None
+                if key is not None:
+                    known = self._known_call(key)
+                    if known is not None:
+                        acks[index] = known
+                        continue
+                    pending = self._in_flight.get(key)
+                    if pending is not None:
+                        waiting.append((index, pending))
+                        continue
+                    future = loop.create_future()
+                    self._in_flight[key] = future
+                    keys.append(key)
+                decided, call_id, incident_id = self._decide_call(command)
+                fresh.append((index, call_id, incident_id, len(events), future))
+                events.extend(decided)
+            seqs = await self.log.append(events) if events else []
+        except BaseException as exc:
+            for *_, future in fresh:
+                if future is not None and not future.done():
+                    future.set_exception(exc)
+                    future.exception()  # mark retrieved: a retry, if any, re-raises it
+            raise
+        else:
+            for index, call_id, incident_id, offset, future in fresh:
+                ack = CallAck(call_id=call_id, incident_id=incident_id, seq=seqs[offset])
+                acks[index] = ack
+                if future is not None:
+                    future.set_result(ack)
+        finally:
+            for key in keys:
+                self._in_flight.pop(key, None)
+        for index, pending in waiting:
+            original = await asyncio.shield(pending)
+            acks[index] = CallAck(
+                call_id=original.call_id,
+                incident_id=original.incident_id,
+                seq=original.seq,
+                duplicate=True,
+            )
+        return [ack for ack in acks if ack is not None]
+
+    def _decide_call(self, command: ReceiveCall) -> tuple[list[Event], CallId, IncidentId]:
         placement = None
         if command.location is not None:
             loc = command.location
@@ -137,6 +200,10 @@ class Engine:
             placement=placement,
             now=self.clock.now(),
         )
+        return events, call_id, incident_id
+
+    async def _commit_call(self, command: ReceiveCall) -> CallAck:
+        events, call_id, incident_id = self._decide_call(command)
         seqs = await self.log.append(events)
         return CallAck(call_id=call_id, incident_id=incident_id, seq=seqs[0])
 

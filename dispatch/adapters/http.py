@@ -19,7 +19,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 from pydantic import BaseModel, ValidationError
 
-from dispatch.adapters.schemas import ActionIn, CallIn
+from dispatch.adapters.schemas import ActionIn, CallBatchIn, CallIn
 from dispatch.adapters.views import call_json, incident_json, snapshot_json
 from dispatch.adapters.ws import Broadcaster
 from dispatch.core.decide import CommandRefused
@@ -230,6 +230,35 @@ async def post_call(request: web.Request) -> web.Response:
     )
 
 
+async def post_call_batch(request: web.Request) -> web.Response:
+    """Ingest a gateway's batch of calls; 202 with one ack per call, in order, once committed.
+
+    Retried calls (a known ``client_request_id``) get their original ids and
+    ``"duplicate": true``; a resent batch therefore acknowledges the same calls again.
+    """
+    body = await read_body(request, CallBatchIn)
+    engine = request.app[ENGINE]
+    acks = await engine.receive_calls(
+        [call.to_command() for call in body.calls], principal_of(request)
+    )
+    metrics = request.app[METRICS]
+    for call, ack in zip(body.calls, acks, strict=True):
+        if ack.duplicate:
+            metrics.retries.inc()
+        else:
+            metrics.calls.labels(call.channel.value).inc()
+    results = [
+        {
+            "call_id": ack.call_id,
+            "incident_id": ack.incident_id,
+            "seq": ack.seq,
+            "duplicate": ack.duplicate,
+        }
+        for ack in acks
+    ]
+    return json_response({"results": results}, 202)
+
+
 async def get_call(request: web.Request) -> web.Response:
     """One call."""
     engine = request.app[ENGINE]
@@ -383,6 +412,7 @@ OPENAPI_MODELS: dict[str, type[BaseModel]] = {}
 def add_routes(app: web.Application) -> None:
     """The spine's routes."""
     app.router.add_post("/api/v1/calls", post_call)
+    app.router.add_post("/api/v1/calls/batch", post_call_batch)
     app.router.add_get("/api/v1/calls/{call_id}", get_call)
     app.router.add_get("/api/v1/incidents", list_incidents)
     app.router.add_get("/api/v1/incidents/{incident_id}", get_incident)

@@ -68,6 +68,21 @@ class CallIn(BaseModel):
         )
 
 
+MAX_BATCH = 500
+
+
+class CallBatchIn(BaseModel):
+    """``POST /api/v1/calls/batch``: a gateway's calls, committed together.
+
+    Validation is all or nothing: one bad call refuses the batch (the reason names its
+    index, e.g. ``calls.3.location.lat``) and nothing is written.
+    """
+
+    model_config = _STRICT
+
+    calls: list[CallIn] = Field(min_length=1, max_length=MAX_BATCH)
+
+
 class ActionIn(BaseModel):
     """``POST /api/v1/incidents/{id}/actions``: an operator's transition."""
 

@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from dispatch.adapters.http import OPENAPI_MODELS, OPENAPI_PATHS
-from dispatch.adapters.schemas import ActionIn, CallIn
+from dispatch.adapters.schemas import ActionIn, CallBatchIn, CallIn
 
 _ERROR = {
     "type": "object",
@@ -21,7 +21,11 @@ _ERROR = {
     },
 }
 
-BODY_MODELS: dict[str, type[BaseModel]] = {"CallIn": CallIn, "ActionIn": ActionIn}
+BODY_MODELS: dict[str, type[BaseModel]] = {
+    "CallIn": CallIn,
+    "CallBatchIn": CallBatchIn,
+    "ActionIn": ActionIn,
+}
 
 
 def _json_body(name: str) -> dict[str, Any]:
@@ -55,6 +59,16 @@ def openapi_document() -> dict[str, Any]:
                 "requestBody": _json_body("CallIn"),
                 "responses": {
                     "202": {"description": "committed"},
+                    **_errors(400, 401, 403, 413, 415, 422),
+                },
+            }
+        },
+        "/api/v1/calls/batch": {
+            "post": {
+                "summary": "A gateway's batch of calls, committed together; 202 with the acks",
+                "requestBody": _json_body("CallBatchIn"),
+                "responses": {
+                    "202": {"description": "committed: one ack per call, in order"},
                     **_errors(400, 401, 403, 413, 415, 422),
                 },
             }

@@ -228,3 +228,85 @@ async def test_health_ready_and_openapi(client: Client) -> None:
     assert document["openapi"].startswith("3.")
     assert "/api/v1/calls" in document["paths"]
     assert "channel" in document["components"]["schemas"]["CallIn"]["properties"]
+
+
+def _batch_call(number: int, **extra: Any) -> dict[str, Any]:
+    return {
+        **CALL,
+        "caller": {"number": f"+90532{number:07d}"},
+        "client_request_id": f"gw-batch:{number}",
+        **extra,
+    }
+
+
+async def _post_batch(client: Client, calls: list[Any]) -> tuple[int, Any]:
+    response = await client.post("/api/v1/calls/batch", json={"calls": calls})
+    return response.status, await response.json()
+
+
+async def test_a_batch_is_committed_together_and_acknowledged_in_order(client: Client) -> None:
+    """A gateway's batch: one ack per call, in order, each call and incident readable."""
+    calls = [_batch_call(n) for n in range(1, 21)]
+    status, body = await _post_batch(client, calls)
+    assert status == 202
+    results = body["results"]
+    assert len(results) == 20
+    assert not any(r["duplicate"] for r in results)
+    engine = client.app[ENGINE]
+    assert await engine.log.count() == 40, "acknowledged means committed: 2 events a call"
+    assert [r["seq"] for r in results] == sorted(r["seq"] for r in results)
+    for call, result in zip(calls, results, strict=True):
+        stored = await (await client.get(f"/api/v1/calls/{result['call_id']}")).json()
+        assert stored["caller"]["number"] == call["caller"]["number"]
+        assert stored["incident_id"] == result["incident_id"]
+
+
+async def test_a_resent_batch_and_retries_inside_it_store_each_call_once(client: Client) -> None:
+    """Resending the batch, or naming a call twice in it, gives the original ids back."""
+    single = await _post(client, _batch_call(5))
+    calls = [_batch_call(n) for n in range(1, 8)] + [_batch_call(2)]
+    first = await _post_batch(client, calls)
+    again = await asyncio.gather(*(_post_batch(client, calls) for _ in range(3)))
+    assert first[0] == 202
+    ids = [r["call_id"] for r in first[1]["results"]]
+    assert ids[4] == single[1]["call_id"]
+    assert ids[7] == ids[1]
+    assert [r["duplicate"] for r in first[1]["results"]] == [
+        False, False, False, False, True, False, False, True
+    ]  # fmt: skip
+    for status, body in again:
+        assert status == 202
+        assert [r["call_id"] for r in body["results"]] == ids
+        assert all(r["duplicate"] for r in body["results"])
+    engine = client.app[ENGINE]
+    assert len(engine.state.calls) == 7
+    assert await engine.log.count() == 14
+
+
+BAD_BATCHES: list[tuple[str, Any, int, str]] = [
+    ("empty", {"calls": []}, 422, "calls"),
+    ("not a list", {"calls": CALL}, 422, "calls"),
+    ("unknown field", {"calls": [CALL], "priority": 1}, 422, "priority"),
+    (
+        "one bad call among good ones",
+        {"calls": [_batch_call(1), _batch_call(2, location={"lat": 91, "lon": 30})]},
+        422,
+        "calls.1.location.lat",
+    ),
+    ("too many", {"calls": [{"channel": "phone"}] * 501}, 422, "calls"),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "body", "status", "where"), BAD_BATCHES, ids=[c[0] for c in BAD_BATCHES]
+)
+async def test_a_bad_batch_is_refused_precisely_and_writes_nothing(
+    client: Client, case: str, body: Any, status: int, where: str
+) -> None:
+    """All or nothing: one bad call refuses the batch, naming its index; nothing is written."""
+    response = await client.post("/api/v1/calls/batch", json=body)
+    assert response.status == status, case
+    error = (await response.json())["error"]
+    assert where in error["reason"]
+    assert await client.app[ENGINE].log.count() == 0
+    assert await _rejected(client) == 1
