@@ -40,12 +40,15 @@ from typing import Any
 import aiohttp
 import psutil
 
-from simulators.drivers import CallSender, StreamWatcher
+from simulators.drivers import BatchSender, CallSender, Sender, StreamWatcher
 from simulators.errors import EngineUnavailable
 from simulators.progress import fetch_gauges
 from simulators.runner import check_api, latency_summary, offer_calls, ws_url
 from simulators.scenario import Scenario, load_scenario
 from simulators.traffic import TrafficModel, rhythm
+
+BATCH_LINGER_S = 0.005
+"""How long a batching gateway waits for more calls after the first (``--batch``)."""
 
 
 def free_port() -> int:
@@ -113,19 +116,25 @@ async def wait_ready(url: str, *, process: subprocess.Popen[bytes] | None = None
     raise EngineUnavailable("the engine was not ready within 60 s")
 
 
-def _worker(url: str, scenario_json: str, index: int, duration_s: float) -> dict[str, Any]:
+def _worker(
+    url: str, scenario_json: str, index: int, duration_s: float, batch: int
+) -> dict[str, Any]:
     """One load-generator process: offers its share of the calls, returns the acks."""
     scenario = Scenario.model_validate_json(scenario_json)
-    return asyncio.run(_worker_async(url, scenario, index, duration_s))
+    return asyncio.run(_worker_async(url, scenario, index, duration_s, batch))
 
 
 async def _worker_async(
-    url: str, scenario: Scenario, index: int, duration_s: float
+    url: str, scenario: Scenario, index: int, duration_s: float, batch: int
 ) -> dict[str, Any]:
     model = TrafficModel(scenario, run_id=f"{uuid.uuid4().hex[:6]}w{index}")
     connector = aiohttp.TCPConnector(limit=scenario.max_in_flight)
     async with aiohttp.ClientSession(connector=connector) as session:
-        sender = CallSender(session, url)
+        sender: Sender = (
+            BatchSender(session, url, max_batch=batch, linger_s=BATCH_LINGER_S)
+            if batch > 1
+            else CallSender(session, url)
+        )
         loop_stats = await offer_calls(
             model,
             sender,
@@ -169,6 +178,7 @@ async def measure(
     workers: int,
     engine_pid: int | None,
     api_sample: int,
+    batch: int = 1,
     settle_s: float = 60.0,
 ) -> dict[str, Any]:
     """One measurement at one rate against one running engine."""
@@ -194,7 +204,7 @@ async def measure(
             results = await asyncio.gather(
                 *(
                     loop.run_in_executor(
-                        pool, _worker, url, per_worker.model_dump_json(), i, duration_s
+                        pool, _worker, url, per_worker.model_dump_json(), i, duration_s, batch
                     )
                     for i in range(workers)
                 )
@@ -215,6 +225,7 @@ async def measure(
     lost = len(wanted - watcher.seen.keys()) + missing
     return {
         "rate_target": rate,
+        "batch": batch,
         "offered": offered,
         "acknowledged": len(acks),
         "offered_per_s": round(offered / duration_s, 1),
@@ -259,6 +270,7 @@ async def run_surge(args: argparse.Namespace) -> list[dict[str, Any]]:
                     workers=args.workers,
                     engine_pid=pid,
                     api_sample=args.api_sample,
+                    batch=args.batch if grouped else 1,
                 )
             finally:
                 if engine is not None:
@@ -270,7 +282,7 @@ async def run_surge(args: argparse.Namespace) -> list[dict[str, Any]]:
 def print_table(rows: list[dict[str, Any]]) -> None:
     """The human-readable table."""
     header = (
-        f"{'mode':<16} {'target/s':>8} {'offered/s':>9} {'commit/s':>9} {'p50 ms':>8}"
+        f"{'mode':<16} {'batch':>5} {'target/s':>8} {'offered/s':>9} {'commit/s':>9} {'p50 ms':>8}"
         f" {'p95 ms':>8} {'p99 ms':>8} {'queue':>6} {'RSS MB':>7} {'lost':>5} {'dup':>4}"
     )
     print(header)
@@ -281,8 +293,9 @@ def print_table(rows: list[dict[str, Any]]) -> None:
             return f"{value:8.1f}" if value is not None else f"{'-':>8}"
 
         print(
-            f"{row['mode']:<16} {row['rate_target']:>8.0f} {row['offered_per_s']:>9.0f}"
-            f" {row['committed_per_s']:>9.0f} {cell(lat['p50'])} {cell(lat['p95'])}"
-            f" {cell(lat['p99'])} {row['peak_log_queue']:>6} {row['peak_rss_mb']:>7.0f}"
+            f"{row['mode']:<16} {row['batch']:>5} {row['rate_target']:>8.0f}"
+            f" {row['offered_per_s']:>9.0f} {row['committed_per_s']:>9.0f}"
+            f" {cell(lat['p50'])} {cell(lat['p95'])} {cell(lat['p99'])}"
+            f" {row['peak_log_queue']:>6} {row['peak_rss_mb']:>7.0f}"
             f" {row['lost']:>5} {row['duplicated']:>4}"
         )

@@ -152,6 +152,13 @@ def register_bench(benches: argparse._SubParsersAction[argparse.ArgumentParser])
     surge.add_argument(
         "--api-sample", type=int, default=2000, help="acknowledged calls looked up by id"
     )
+    surge.add_argument(
+        "--batch",
+        type=int,
+        default=1,
+        help="generators act as gateways posting up to N calls per request"
+        " (POST /api/v1/calls/batch, 5 ms linger); the commit-per-call baseline posts one by one",
+    )
     surge.set_defaults(handler=_bench_surge)
 
     replay = benches.add_parser("replay", help="engine start-up time on a log of N events")

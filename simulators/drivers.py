@@ -3,6 +3,9 @@
 - :class:`CallSender` posts calls (``POST /api/v1/calls``) and retries every failure with
   the same ``client_request_id`` until the engine acknowledges it (the engine is idempotent
   on that id, so a retry never makes a second call).
+- :class:`BatchSender` is a gateway that gathers the calls arriving within a few
+  milliseconds (``POST /api/v1/calls/batch``) and resends a batch until acknowledged; a
+  call's latency still counts from its own arrival, lingering included.
 - :class:`Operator` plays the call-takers: it disposes of hung-up and false calls as
   unfounded and queues the legitimate ones (``POST /api/v1/incidents/{id}/actions``).
 - :class:`StreamWatcher` is a dashboard on ``/api/v1/stream`` (the ``websockets``
@@ -25,7 +28,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 import orjson
@@ -60,11 +63,86 @@ class SenderStats:
     retries: int = 0
     refused: int = 0
     abandoned: int = 0
+    requests: int = 0
+    """HTTP requests sent, retries included (one per call, or one per batch)."""
     by_channel: dict[str, int] = field(default_factory=dict)
 
 
-class CallSender:
-    """Posts calls and retries until acknowledged; see the module docstring."""
+class Sender(Protocol):
+    """What the traffic loop needs of a sender: offer a call, wait for its ack."""
+
+    stats: SenderStats
+    acks: dict[str, Ack]
+
+    async def send(self, spec: CallSpec) -> Ack | None:
+        """Offer one call until acknowledged; ``None`` if the engine refused it."""
+        ...
+
+
+class _Retrying:
+    """The retry loop both senders share: POST a body until 202, back off on failures."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        url: str,
+        *,
+        headers: dict[str, str] | None,
+        retry_delay_s: float,
+        max_retry_delay_s: float,
+        request_timeout_s: float,
+    ) -> None:
+        self._session = session
+        self._url = url
+        self._headers = {"Content-Type": "application/json", **(headers or {})}
+        self._retry_delay = retry_delay_s
+        self._max_retry_delay = max_retry_delay_s
+        self._timeout = aiohttp.ClientTimeout(total=request_timeout_s)
+        self.stats = SenderStats()
+        self.acks: dict[str, Ack] = {}
+
+    async def _post_until_acknowledged(self, body: bytes) -> tuple[Any, int] | None:
+        """The 202 answer's JSON and the attempts it took; ``None`` when refused (4xx)."""
+        delay = self._retry_delay
+        attempts = 0
+        while True:
+            attempts += 1
+            self.stats.requests += 1
+            try:
+                async with self._session.post(
+                    self._url, data=body, headers=self._headers, timeout=self._timeout
+                ) as response:
+                    raw = await response.read()
+                    status = response.status
+            except (aiohttp.ClientError, TimeoutError):
+                status, raw = 0, b""
+            if status == 202:
+                return orjson.loads(raw), attempts
+            if status and status not in _RETRY_STATUSES:
+                logger.warning("engine refused simulated calls with status %d", status)
+                return None
+            self.stats.retries += 1
+            await asyncio.sleep(delay * random.uniform(0.5, 1.5))
+            delay = min(delay * 2, self._max_retry_delay)
+
+    def _acknowledged(self, spec: CallSpec, data: Any, sent_at: float, attempts: int) -> Ack:
+        ack = Ack(
+            call_id=data["call_id"],
+            incident_id=data["incident_id"],
+            seq=int(data["seq"]),
+            sent_at=sent_at,
+            acked_at=time.monotonic(),
+            attempts=attempts,
+        )
+        stats = self.stats
+        stats.acknowledged += 1
+        stats.by_channel[spec.channel] = stats.by_channel.get(spec.channel, 0) + 1
+        self.acks[spec.client_request_id] = ack
+        return ack
+
+
+class CallSender(_Retrying):
+    """Posts calls one by one and retries until acknowledged; see the module docstring."""
 
     def __init__(
         self,
@@ -76,57 +154,116 @@ class CallSender:
         max_retry_delay_s: float = 5.0,
         request_timeout_s: float = 30.0,
     ) -> None:
-        self._session = session
-        self._url = f"{base_url.rstrip('/')}/api/v1/calls"
-        self._headers = {"Content-Type": "application/json", **(headers or {})}
-        self._retry_delay = retry_delay_s
-        self._max_retry_delay = max_retry_delay_s
-        self._timeout = aiohttp.ClientTimeout(total=request_timeout_s)
-        self.stats = SenderStats()
-        self.acks: dict[str, Ack] = {}
+        super().__init__(
+            session,
+            f"{base_url.rstrip('/')}/api/v1/calls",
+            headers=headers,
+            retry_delay_s=retry_delay_s,
+            max_retry_delay_s=max_retry_delay_s,
+            request_timeout_s=request_timeout_s,
+        )
 
     async def send(self, spec: CallSpec) -> Ack | None:
         """Offer one call until the engine acknowledges it; ``None`` if it refused it (4xx)."""
-        body = orjson.dumps(spec.body())
-        stats = self.stats
-        stats.offered += 1
+        self.stats.offered += 1
         sent_at = time.monotonic()
-        delay = self._retry_delay
-        attempts = 0
-        while True:
-            attempts += 1
-            try:
-                async with self._session.post(
-                    self._url, data=body, headers=self._headers, timeout=self._timeout
-                ) as response:
-                    raw = await response.read()
-                    status = response.status
-            except (aiohttp.ClientError, TimeoutError):
-                status, raw = 0, b""
-            except asyncio.CancelledError:
-                stats.abandoned += 1
-                raise
-            if status == 202:
-                data = orjson.loads(raw)
-                ack = Ack(
-                    call_id=data["call_id"],
-                    incident_id=data["incident_id"],
-                    seq=int(data["seq"]),
-                    sent_at=sent_at,
-                    acked_at=time.monotonic(),
-                    attempts=attempts,
-                )
-                stats.acknowledged += 1
-                stats.by_channel[spec.channel] = stats.by_channel.get(spec.channel, 0) + 1
-                self.acks[spec.client_request_id] = ack
-                return ack
-            if status and status not in _RETRY_STATUSES:
-                stats.refused += 1
-                logger.warning("engine refused a simulated call with status %d", status)
-                return None
-            stats.retries += 1
-            await asyncio.sleep(delay * random.uniform(0.5, 1.5))
-            delay = min(delay * 2, self._max_retry_delay)
+        try:
+            answer = await self._post_until_acknowledged(orjson.dumps(spec.body()))
+        except asyncio.CancelledError:
+            self.stats.abandoned += 1
+            raise
+        if answer is None:
+            self.stats.refused += 1
+            return None
+        data, attempts = answer
+        return self._acknowledged(spec, data, sent_at, attempts)
+
+
+class BatchSender(_Retrying):
+    """A gateway posting calls in batches; see the module docstring.
+
+    A batch goes out when ``max_batch`` calls are waiting or ``linger_s`` after its first
+    call arrived, whichever comes first.
+    """
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        base_url: str,
+        *,
+        max_batch: int = 50,
+        linger_s: float = 0.005,
+        headers: dict[str, str] | None = None,
+        retry_delay_s: float = 0.2,
+        max_retry_delay_s: float = 5.0,
+        request_timeout_s: float = 30.0,
+    ) -> None:
+        if max_batch < 1 or linger_s < 0:
+            raise ValueError("max_batch must be >= 1 and linger_s >= 0")
+        super().__init__(
+            session,
+            f"{base_url.rstrip('/')}/api/v1/calls/batch",
+            headers=headers,
+            retry_delay_s=retry_delay_s,
+            max_retry_delay_s=max_retry_delay_s,
+            request_timeout_s=request_timeout_s,
+        )
+        self._max_batch = max_batch
+        self._linger = linger_s
+        self._waiting: list[tuple[CallSpec, float, asyncio.Future[Ack | None]]] = []
+        self._timer: asyncio.TimerHandle | None = None
+        self._posting: set[asyncio.Task[None]] = set()
+
+    async def send(self, spec: CallSpec) -> Ack | None:
+        """Offer one call in the next batch; returns its ack (``None`` if refused)."""
+        loop = asyncio.get_running_loop()
+        self.stats.offered += 1
+        future: asyncio.Future[Ack | None] = loop.create_future()
+        self._waiting.append((spec, time.monotonic(), future))
+        if len(self._waiting) >= self._max_batch:
+            self._flush()
+        elif self._timer is None:
+            self._timer = loop.call_later(self._linger, self._flush)
+        try:
+            return await asyncio.shield(future)
+        except asyncio.CancelledError:
+            self.stats.abandoned += 1
+            raise
+
+    def _flush(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        batch, self._waiting = self._waiting, []
+        if batch:
+            task = asyncio.get_running_loop().create_task(self._post(batch))
+            self._posting.add(task)
+            task.add_done_callback(self._posting.discard)
+
+    async def _post(self, batch: list[tuple[CallSpec, float, asyncio.Future[Ack | None]]]) -> None:
+        body = orjson.dumps({"calls": [spec.body() for spec, _, _ in batch]})
+        try:
+            answer = await self._post_until_acknowledged(body)
+        except asyncio.CancelledError:
+            for _, _, future in batch:
+                future.cancel()
+            raise
+        except Exception as exc:
+            for _, _, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
+            raise
+        if answer is None:
+            self.stats.refused += len(batch)
+            for _, _, future in batch:
+                if not future.done():
+                    future.set_result(None)
+            return
+        data, attempts = answer
+        for (spec, sent_at, future), result in zip(batch, data["results"], strict=True):
+            ack = self._acknowledged(spec, result, sent_at, attempts)
+            if not future.done():
+                future.set_result(ack)
 
 
 @dataclass(slots=True)

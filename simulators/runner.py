@@ -24,6 +24,7 @@ from simulators.drivers import (
     CallSender,
     MalformedStats,
     Operator,
+    Sender,
     StreamWatcher,
     malformed_bodies,
     malformed_burst,
@@ -47,7 +48,7 @@ class LoopStats:
 
 async def offer_calls(
     model: TrafficModel,
-    sender: CallSender,
+    sender: Sender,
     *,
     duration_s: float,
     stop: asyncio.Event,
