@@ -226,6 +226,8 @@ class _Statuses(Mapping[CentreId, CentreStatus]):
 
     def __init__(self, fold: CallTakingFold) -> None:
         self._fold = fold
+        self._interned: dict[tuple[bool, int], CentreStatus] = {}
+        """Statuses are values: one object per (in service, depth) seen, made once."""
 
     def __getitem__(self, centre: CentreId) -> CentreStatus:
         fold = self._fold
@@ -236,9 +238,12 @@ class _Statuses(Mapping[CentreId, CentreStatus]):
         depth = queues.depth()
         if condition is CentreCondition.OVERLOADED:
             depth += fold.settings.overload_depth + 1
-        return CentreStatus(
-            in_service=condition is not CentreCondition.OUT_OF_SERVICE, queue_depth=depth
-        )
+        key = (condition is not CentreCondition.OUT_OF_SERVICE, depth)
+        status = self._interned.get(key)
+        if status is None:
+            status = CentreStatus(in_service=key[0], queue_depth=depth)
+            self._interned[key] = status
+        return status
 
     def get(  # type: ignore[override]  # the one form choose_centre uses
         self, centre: CentreId, default: CentreStatus | None = None
