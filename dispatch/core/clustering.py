@@ -16,12 +16,25 @@ Among the candidates inside the gate, the best is the most likely one for a circ
 error with ``s = sqrt(r_call² + r_incident²)``: the smallest ``d² / 2s² + 2 ln s``. A vague
 site does not swallow a precise call that sits next to a well-placed neighbour.
 
-:class:`DuplicateFinder` holds the open incidents in a grid of cells about 550 m on a side
-(a dictionary from cell to incident ids), so a proposal looks only at the cells the largest
-possible gate can reach. When a call is attached, the incident's position becomes the
-inverse-variance weighted mean of its calls, so the site's position sharpens as calls come in
-and a vague first call does not fix it forever. It is sans-I/O: it takes times as inputs and
-keeps no clock; the service feeds it from the event log and keeps every call attached.
+:class:`DuplicateFinder` keeps the open incidents on *shelves*: one per family, scene (base
+radius and window), known-or-unknown type and radius class (site radii in classes doubling from
+25 m up to the spread cap, then one class for all vaguer sites). Every member of a shelf pairs
+with a given call into the same scene and compatibility, so a shelf is skipped whole when its
+family cannot match the call's, and its gate is bounded by the class's largest radius. Each
+shelf is a grid (a dictionary from cell to members) whose cells are about as wide as the shelf's
+typical gate: a query looks at the few cells its reach spans (or at the shelf's occupied cells,
+when fewer), then tests members against the reach's box before the exact rule. One forest fire
+or one cell-id position thus widens only its own shelf's search, not every query's. Shelves are
+searched in order of radius floor, which orders the floor of their scores (``2 ln s`` with ``s``
+above ``hypot(r_call, floor)``): once ``limit`` candidates all score below a shelf's floor, no
+later shelf can place and the search stops. The answer is exactly that of judging every open
+incident (``tests/dispatch/test_clustering_index.py`` checks it): boxes and floors carry a small
+slack against rounding, and near the poles a box does not bound longitude. A shelf, once made,
+stays (there are at most a few hundred keys). When a call is attached, the incident's position
+becomes the inverse-variance weighted mean of its calls, so the site's position sharpens as
+calls come in and a vague first call does not fix it forever (the site moves between cells and
+shelves as it sharpens). It is sans-I/O: it takes times as inputs and keeps no clock; the
+service feeds it from the event log and keeps every call attached.
 
 :func:`trapped_register` is the earthquake register: per site, how many people callers report
 trapped.
@@ -32,17 +45,18 @@ Distances use the equirectangular approximation around the midpoint latitude: we
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from types import MappingProxyType
+from typing import TypeAlias
 
 from dispatch.core.taxonomy import TAXONOMY, Family, IncidentType
 
 _EARTH_RADIUS_M = 6_371_008.8
 _M_PER_DEG = _EARTH_RADIUS_M * math.pi / 180.0
-_CELL_DEG = 0.005
 
 
 def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -76,6 +90,23 @@ _COMPATIBLE_FAMILIES: frozenset[frozenset[Family]] = frozenset(
 _NEVER = frozenset({Family.INFORMATION})
 
 
+def _families_compatible(family_a: Family, family_b: Family) -> bool:
+    if family_a in _NEVER or family_b in _NEVER:
+        return False
+    if Family.UNKNOWN in {family_a, family_b} or family_a is family_b:
+        return True
+    return frozenset({family_a, family_b}) in _COMPATIBLE_FAMILIES
+
+
+# For each family, the families of incidents a call of it may duplicate.
+_COMPATIBLE_WITH: Mapping[Family, frozenset[Family]] = MappingProxyType(
+    {
+        family: frozenset(other for other in Family if _families_compatible(family, other))
+        for family in Family
+    }
+)
+
+
 def compatible(a: IncidentType | None, b: IncidentType | None) -> bool:
     """Whether calls of these two types may describe the same incident.
 
@@ -84,11 +115,7 @@ def compatible(a: IncidentType | None, b: IncidentType | None) -> bool:
     """
     family_a = TAXONOMY[a].family if a is not None else Family.UNKNOWN
     family_b = TAXONOMY[b].family if b is not None else Family.UNKNOWN
-    if family_a in _NEVER or family_b in _NEVER:
-        return False
-    if Family.UNKNOWN in {family_a, family_b} or family_a is family_b:
-        return True
-    return frozenset({family_a, family_b}) in _COMPATIBLE_FAMILIES
+    return _families_compatible(family_a, family_b)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -134,6 +161,7 @@ def scene(incident_type: IncidentType | None) -> Scene:
     return _TYPE_SCENES.get(incident_type) or _FAMILY_SCENES[TAXONOMY[incident_type].family]
 
 
+@functools.cache
 def _pair_scene(a: IncidentType | None, b: IncidentType | None) -> Scene:
     """The scene for a pair: a known type's, else the larger of both."""
     unknown = {None, IncidentType.UNKNOWN}
@@ -224,15 +252,133 @@ class DuplicateCandidate:
 
 @dataclass(slots=True)
 class _Site:
+    """An open incident with its running inverse-variance sums and its place in the index."""
+
     incident: OpenIncident
     weight: float  # sum of 1 / r^2 over the calls
     weighted_lat: float
     weighted_lon: float
+    shelf: _ShelfKey | None = None
     cell: tuple[int, int] = field(default=(0, 0))
 
 
-def _cell(lat: float, lon: float) -> tuple[int, int]:
-    return (math.floor(lat / _CELL_DEG), math.floor(lon / _CELL_DEG))
+# A shelf holds the open incidents of one family and one scene, known or unknown type, in one
+# radius class: every member pairs with a given call into the same scene, and every member's
+# radius lies within the class (above its floor, at most its bound).
+_ShelfKey: TypeAlias = tuple[Family, Scene, bool, int]
+# A judged candidate: score, distance, incident id, gate, age. Tuples order by the first three
+# (the id is unique), which is the order of ``candidates``.
+_Entry: TypeAlias = tuple[float, float, str, float, timedelta]
+
+_UNKNOWN_TYPES: frozenset[IncidentType | None] = frozenset({None, IncidentType.UNKNOWN})
+_SMALLEST_RADIUS_CLASS_M = 25.0  # radius classes double from here up to the spread cap
+_TYPICAL_CALL_RADIUS_M = 50.0  # what a shelf's cells are sized for (a handset's AML fix)
+_MIN_CELL_M = 100.0
+_REACH_MARGIN = 1.0 + 1e-9  # keeps a search box a strict superset despite rounding
+_SCORE_SLACK = 1e-9  # keeps a shelf's score floor a strict lower bound despite rounding
+_POLAR_EDGE_DEG = 89.0  # beyond this a search box does not bound longitude
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _RadiusClass:
+    """Site radii in ``(floor_m, bound_m]`` (the first class from 0, the last unbounded)."""
+
+    level: int
+    floor_m: float
+    bound_m: float
+
+
+class _Shelf:
+    """One shelf of the index: its members in a grid of cells sized for their gates."""
+
+    __slots__ = ("cell_deg", "cells", "family", "radius", "sample_type")
+
+    def __init__(
+        self,
+        *,
+        family: Family,
+        sample_type: IncidentType | None,
+        radius: _RadiusClass,
+        cell_deg: float,
+    ) -> None:
+        self.family = family
+        self.sample_type = sample_type
+        self.radius = radius
+        self.cell_deg = cell_deg
+        self.cells: dict[tuple[int, int], dict[str, _Site]] = {}
+
+    def cell(self, lat: float, lon: float) -> tuple[int, int]:
+        """The cell a position falls in."""
+        return (math.floor(lat / self.cell_deg), math.floor(lon / self.cell_deg))
+
+
+class _Ranking:
+    """The best ``limit`` entries offered so far, kept lazily.
+
+    Entries are appended and, now and then, sorted and cut to ``limit``; from the first cut
+    on, ``worst`` is the last entry kept, and an entry that orders after it cannot be among
+    the best.
+    """
+
+    __slots__ = ("entries", "limit", "trim_at", "worst")
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.trim_at = 2 * limit + 8
+        self.entries: list[_Entry] = []
+        self.worst: _Entry | None = None
+
+    def offer(self, entry: _Entry) -> None:
+        """Keep an entry unless it cannot be among the best."""
+        if self.worst is not None and entry > self.worst:
+            return
+        self.entries.append(entry)
+        if len(self.entries) >= self.trim_at:
+            self.trim()
+
+    def trim(self) -> None:
+        """Cut to the best ``limit`` entries once there are that many."""
+        if len(self.entries) >= self.limit:
+            self.entries.sort()
+            del self.entries[self.limit :]
+            self.worst = self.entries[-1]
+
+    def full_below(self, score_floor: float) -> bool:
+        """Whether ``limit`` kept entries all score less than ``score_floor``."""
+        self.trim()
+        return self.worst is not None and self.worst[0] < score_floor
+
+    def best(self) -> list[_Entry]:
+        """The best entries, best first."""
+        self.entries.sort()
+        return self.entries[: self.limit]
+
+
+def _family(incident_type: IncidentType | None) -> Family:
+    return TAXONOMY[incident_type].family if incident_type is not None else Family.UNKNOWN
+
+
+def _measure(
+    incident: OpenIncident, call: NewCall, call_radius: float, pair: Scene, policy: ClusterPolicy
+) -> _Entry | None:
+    """The window and gate tests of a compatible pair whose scene is ``pair``, and the score."""
+    age = call.at - incident.last_activity
+    if age > pair.window:
+        return None
+    spread = math.hypot(call_radius, incident.radius_m)
+    gate = pair.base_radius_m + policy.k * min(spread, policy.max_spread_m)
+    distance = distance_m(incident.lat, incident.lon, call.lat, call.lon)
+    if distance > gate:
+        return None
+    score = distance**2 / (2.0 * spread**2) + 2.0 * math.log(spread)
+    return (score, distance, incident.incident_id, gate, age)
+
+
+def _candidate(entry: _Entry) -> DuplicateCandidate:
+    score, distance, incident_id, gate, age = entry
+    return DuplicateCandidate(
+        incident_id=incident_id, distance_m=distance, gate_m=gate, score=score, age=age
+    )
 
 
 class DuplicateFinder:
@@ -243,14 +389,13 @@ class DuplicateFinder:
     proposal, and only then does the service attach the call.
     """
 
-    __slots__ = ("_cells", "_max_base", "_max_radius", "_policy", "_sites")
+    __slots__ = ("_by_floor", "_policy", "_shelves", "_sites")
 
     def __init__(self, policy: ClusterPolicy = DEFAULT_POLICY) -> None:
         self._policy = policy
         self._sites: dict[str, _Site] = {}
-        self._cells: dict[tuple[int, int], set[str]] = {}
-        self._max_radius: float | None = 0.0
-        self._max_base = 0.0
+        self._shelves: dict[_ShelfKey, _Shelf] = {}
+        self._by_floor: list[_Shelf] = []  # every shelf, smallest radius floor first
 
     def __len__(self) -> int:
         return len(self._sites)
@@ -271,19 +416,58 @@ class DuplicateFinder:
         radius = self._policy.unknown_radius_m if radius_m is None else radius_m
         return max(radius, 1.0)
 
+    def _radius_class(self, radius_m: float) -> _RadiusClass:
+        """The class of a site radius; classes double up to the spread cap, then one more."""
+        floor, bound, level = 0.0, _SMALLEST_RADIUS_CLASS_M, 0
+        while radius_m > bound:
+            if bound >= self._policy.max_spread_m:
+                return _RadiusClass(level=level + 1, floor_m=bound, bound_m=math.inf)
+            floor, bound, level = bound, bound * 2.0, level + 1
+        return _RadiusClass(level=level, floor_m=floor, bound_m=bound)
+
+    def _shelf_key(self, incident: OpenIncident) -> _ShelfKey:
+        kind = incident.incident_type
+        level = self._radius_class(incident.radius_m).level
+        return (_family(kind), scene(kind), kind in _UNKNOWN_TYPES, level)
+
+    def _shelf(self, key: _ShelfKey, incident: OpenIncident) -> _Shelf:
+        """The shelf of a key, made on first use with cells sized for its typical gate."""
+        shelf = self._shelves.get(key)
+        if shelf is None:
+            policy = self._policy
+            radius = self._radius_class(incident.radius_m)
+            spread = min(math.hypot(radius.bound_m, _TYPICAL_CALL_RADIUS_M), policy.max_spread_m)
+            cell_m = max(key[1].base_radius_m + policy.k * spread, _MIN_CELL_M)
+            shelf = _Shelf(
+                family=key[0],
+                sample_type=incident.incident_type,
+                radius=radius,
+                cell_deg=cell_m / _M_PER_DEG,
+            )
+            self._shelves[key] = shelf
+            self._by_floor.append(shelf)
+            self._by_floor.sort(key=lambda s: s.radius.floor_m)
+        return shelf
+
     def _place(self, site: _Site) -> None:
-        cell = _cell(site.incident.lat, site.incident.lon)
-        if site.cell != cell or site.incident.incident_id not in self._cells.get(cell, ()):
-            self._unplace(site)
-            site.cell = cell
-            self._cells.setdefault(cell, set()).add(site.incident.incident_id)
+        incident = site.incident
+        key = self._shelf_key(incident)
+        if site.shelf == key and self._shelves[key].cell(incident.lat, incident.lon) == site.cell:
+            return
+        self._unplace(site)
+        shelf = self._shelf(key, incident)
+        site.shelf, site.cell = key, shelf.cell(incident.lat, incident.lon)
+        shelf.cells.setdefault(site.cell, {})[incident.incident_id] = site
 
     def _unplace(self, site: _Site) -> None:
-        members = self._cells.get(site.cell)
-        if members is not None:
-            members.discard(site.incident.incident_id)
-            if not members:
-                del self._cells[site.cell]
+        if site.shelf is None:
+            return
+        cells = self._shelves[site.shelf].cells
+        members = cells[site.cell]
+        del members[site.incident.incident_id]
+        if not members:
+            del cells[site.cell]
+        site.shelf = None
 
     def open(self, incident: OpenIncident) -> None:
         """Add an open incident (or replace one with the same id)."""
@@ -299,28 +483,12 @@ class DuplicateFinder:
         )
         self._sites[incident.incident_id] = site
         self._place(site)
-        self._grew(site.incident)
 
     def close(self, incident_id: str) -> None:
         """Forget an incident (closed, cancelled or merged away); unknown ids are ignored."""
         site = self._sites.pop(incident_id, None)
         if site is not None:
             self._unplace(site)
-            self._shrank(site.incident)
-
-    def _grew(self, incident: OpenIncident) -> None:
-        """Keep the cached maxima current when an incident is added or widened (O(1))."""
-        if self._max_radius is not None:
-            self._max_radius = max(self._max_radius, incident.radius_m)
-            self._max_base = max(self._max_base, scene(incident.incident_type).base_radius_m)
-
-    def _shrank(self, incident: OpenIncident) -> None:
-        """Drop the cached maxima only if the incident that went away may have set them."""
-        if self._max_radius is not None and (
-            incident.radius_m >= self._max_radius
-            or scene(incident.incident_type).base_radius_m >= self._max_base
-        ):
-            self._max_radius = None
 
     def _refresh(self, site: _Site, *, calls: int, last: datetime | None) -> OpenIncident:
         lat = site.weighted_lat / site.weight
@@ -334,8 +502,6 @@ class DuplicateFinder:
             current, lat=lat, lon=lon, radius_m=radius, calls=calls, last_call_at=newest
         )
         self._place(site)
-        self._shrank(current)
-        self._grew(site.incident)
         return site.incident
 
     def attach(self, incident_id: str, call: NewCall) -> OpenIncident:
@@ -361,64 +527,87 @@ class DuplicateFinder:
             keep, calls=keep.incident.calls + gone.incident.calls, last=gone.incident.last_call_at
         )
 
-    def _largest(self) -> tuple[float, float]:
-        """The largest radius and scene base among open incidents (cached until a change)."""
-        if self._max_radius is None:
-            incidents = [site.incident for site in self._sites.values()]
-            self._max_radius = max((i.radius_m for i in incidents), default=0.0)
-            self._max_base = max(
-                (scene(i.incident_type).base_radius_m for i in incidents), default=0.0
-            )
-        return self._max_radius, self._max_base
-
     def candidates(self, call: NewCall, limit: int = 3) -> list[DuplicateCandidate]:
         """Compatible open incidents within their gate and window, best first."""
         if not self._sites or limit <= 0:
             return []
         policy = self._policy
         call_radius = self._radius(call.radius_m)
-        largest_radius, largest_base = self._largest()
-        if call.incident_type is not None:
-            largest_base = max(largest_base, scene(call.incident_type).base_radius_m)
-        reach = largest_base + policy.k * min(
-            math.hypot(call_radius, largest_radius), policy.max_spread_m
-        )
-        dlat = reach / _M_PER_DEG
-        coslat = max(math.cos(math.radians(min(abs(call.lat) + dlat, 89.9))), 1e-6)
-        dlon = dlat / coslat
-        row_lo, col_lo = _cell(call.lat - dlat, call.lon - dlon)
-        row_hi, col_hi = _cell(call.lat + dlat, call.lon + dlon)
-        found: list[DuplicateCandidate] = []
-        for row in range(row_lo, row_hi + 1):
-            for column in range(col_lo, col_hi + 1):
-                for incident_id in self._cells.get((row, column), ()):
-                    candidate = self._judge(self._sites[incident_id].incident, call, call_radius)
-                    if candidate is not None:
-                        found.append(candidate)
-        found.sort(key=lambda c: (c.score, c.distance_m, c.incident_id))
-        return found[:limit]
+        welcome = _COMPATIBLE_WITH[_family(call.incident_type)]
+        ranking = _Ranking(limit)
+        for shelf in self._by_floor:
+            if shelf.family not in welcome or not shelf.cells:
+                continue
+            # Every member's score is at least 2 ln s with s above hypot(call, floor):
+            # once the best are all below that, no later shelf can place.
+            floor = 2.0 * math.log(math.hypot(call_radius, shelf.radius.floor_m))
+            if ranking.full_below(floor - _SCORE_SLACK):
+                break
+            pair = _pair_scene(shelf.sample_type, call.incident_type)
+            spread = min(math.hypot(call_radius, shelf.radius.bound_m), policy.max_spread_m)
+            reach = pair.base_radius_m + policy.k * spread
+            self._search(
+                shelf, call=call, call_radius=call_radius, pair=pair, reach=reach, ranking=ranking
+            )
+        return [_candidate(entry) for entry in ranking.best()]
+
+    def _search(
+        self,
+        shelf: _Shelf,
+        *,
+        call: NewCall,
+        call_radius: float,
+        pair: Scene,
+        reach: float,
+        ranking: _Ranking,
+    ) -> None:
+        """Offer one shelf's candidates: members in the box the reach spans, judged exactly."""
+        dlat = reach / _M_PER_DEG * _REACH_MARGIN
+        lat_lo, lat_hi = call.lat - dlat, call.lat + dlat
+        edge = abs(call.lat) + dlat
+        cells = shelf.cells
+        row_lo, row_hi = math.floor(lat_lo / shelf.cell_deg), math.floor(lat_hi / shelf.cell_deg)
+        polar = edge >= _POLAR_EDGE_DEG
+        if polar:  # longitude is not bounded: every cell in the rows
+            lon_lo, lon_hi = -math.inf, math.inf
+            col_lo, col_hi, span = 0, 0, math.inf
+        else:
+            dlon = dlat / math.cos(math.radians(edge))
+            lon_lo, lon_hi = call.lon - dlon, call.lon + dlon
+            col_lo = math.floor(lon_lo / shelf.cell_deg)
+            col_hi = math.floor(lon_hi / shelf.cell_deg)
+            span = (row_hi - row_lo + 1) * (col_hi - col_lo + 1)
+        if span <= len(cells):
+            groups = [
+                members
+                for row in range(row_lo, row_hi + 1)
+                for column in range(col_lo, col_hi + 1)
+                if (members := cells.get((row, column))) is not None
+            ]
+        else:
+            groups = [
+                members
+                for (row, column), members in cells.items()
+                if row_lo <= row <= row_hi and (polar or col_lo <= column <= col_hi)
+            ]
+        policy = self._policy
+        for members in groups:
+            for site in members.values():
+                incident = site.incident
+                if lat_lo <= incident.lat <= lat_hi and lon_lo <= incident.lon <= lon_hi:
+                    entry = _measure(incident, call, call_radius, pair, policy)
+                    if entry is not None:
+                        ranking.offer(entry)
 
     def _judge(
         self, incident: OpenIncident, call: NewCall, call_radius: float
     ) -> DuplicateCandidate | None:
+        """The candidate one incident makes for a call, or ``None``: the rule itself."""
         if not compatible(incident.incident_type, call.incident_type):
             return None
         pair = _pair_scene(incident.incident_type, call.incident_type)
-        age = call.at - incident.last_activity
-        if age > pair.window:
-            return None
-        spread = math.hypot(call_radius, incident.radius_m)
-        gate = pair.base_radius_m + self._policy.k * min(spread, self._policy.max_spread_m)
-        distance = distance_m(incident.lat, incident.lon, call.lat, call.lon)
-        if distance > gate:
-            return None
-        return DuplicateCandidate(
-            incident_id=incident.incident_id,
-            distance_m=distance,
-            gate_m=gate,
-            score=distance**2 / (2.0 * spread**2) + 2.0 * math.log(spread),
-            age=age,
-        )
+        entry = _measure(incident, call, call_radius, pair, self._policy)
+        return _candidate(entry) if entry is not None else None
 
     def propose(self, call: NewCall) -> DuplicateCandidate | None:
         """The best duplicate candidate for a new call, or ``None`` (a new incident)."""
