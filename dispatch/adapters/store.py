@@ -4,7 +4,8 @@ Appends go through one writer task. Whatever arrives while a transaction is in f
 is written by the next one, so under load many appends share a commit (group commit)
 while a lone append still commits at once. Each append's future resolves only after its
 transaction has committed; listeners (projections first, then streams) are then called in
-sequence order from the writer, so nothing is shown that is not durable.
+sequence order on the loop's next turn, while the writer already commits the next batch
+(the driver's thread writes as the loop folds), so nothing is shown that is not durable.
 
 Sequence numbers are assigned by the writer: strictly increasing, no gaps unless a
 transaction failed (its events are then reported failed to their appenders and the
@@ -268,7 +269,10 @@ class EventLog:
         self.stats.events += len(rows)
         self.stats.last_batch = len(rows)
         self.stats.commit_seconds_total += time.perf_counter() - started
-        self._publish(batch, seqs)
+        # Listeners run on the loop's next turn, not here: the writer goes straight on to
+        # the next batch, whose commit (in the driver's thread) then overlaps this batch's
+        # listeners. Order holds: this callback is queued before the next commit can end.
+        asyncio.get_running_loop().call_soon(self._publish, batch, seqs)
 
     async def _retry_one_by_one(self, batch: list[_Pending], exc: IntegrityError) -> None:
         """A batch hit a unique key: commit its members alone so only the culprit fails."""

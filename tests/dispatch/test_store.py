@@ -49,6 +49,24 @@ async def test_concurrent_appends_share_transactions_and_get_increasing_seqs(log
     assert log.head == 300
 
 
+async def test_listeners_see_every_commit_in_order_before_its_appenders_hear(
+    log: EventLog,
+) -> None:
+    """Listeners run while the next batch commits, yet in seq order, each event once, and
+    an append returns only after the listeners have seen its events."""
+    seen: list[int] = []
+    log.add_listener(lambda records: seen.extend(r.seq for r in records))
+
+    async def append_and_check(n: int) -> None:
+        seqs = await log.append([_note(n), _note(n + 1)])
+        assert set(seqs) <= set(seen), "acknowledged before the listeners saw it"
+
+    for wave in range(4):
+        await asyncio.gather(*(append_and_check(1000 * wave + i) for i in range(250)))
+    assert seen == list(range(1, 2001))
+    assert log.stats.transactions < 1000
+
+
 async def test_a_multi_event_append_is_atomic_and_contiguous(log: EventLog) -> None:
     """One append's events get consecutive seqs in one transaction."""
     seqs = await log.append([_note(1), _note(2), _note(3)])
