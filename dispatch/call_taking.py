@@ -400,9 +400,12 @@ class CallTakingFold:
         tried = {choice.centre}
         around = self.settings.neighbours.get(target, ())
         for centre in itertools.chain((target,), around, self.queues):
-            if centre in tried or centre not in self.queues:
+            if centre in tried:
                 continue
             tried.add(centre)
+            queues = self.queues.get(centre)
+            if queues is None or queues.full:  # full: offering would only raise QueueFull
+                continue
             if self.condition(centre) is not CentreCondition.OUT_OF_SERVICE:
                 yield centre, "queue_full"
 

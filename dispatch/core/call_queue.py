@@ -488,6 +488,11 @@ class CallQueues:
         """How many calls wait here."""
         return len(self._waiting)
 
+    @property
+    def full(self) -> bool:
+        """Whether one more call would be refused with :class:`QueueFull`."""
+        return len(self._waiting) >= self.settings.max_waiting
+
     def depth_by_skill(self) -> dict[str, int]:
         """Waiting calls per skill key (``"tr"``, ``"en+text"``, ``"tid"``), non-empty only."""
         return {_key_name(k): b.live for k, b in self._buckets.items() if b.live}

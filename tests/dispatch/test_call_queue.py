@@ -170,12 +170,15 @@ def test_bounded_queue_refuses_with_queue_full() -> None:
     """A full queue refuses one more call with QueueFull; a withdrawn call frees a place."""
     queues = CallQueues(centre=ANTALYA, settings=QueueSettings(max_waiting=2))
     queues.offer(call(1))
+    assert not queues.full
     queues.offer(call(2))
+    assert queues.full
     with pytest.raises(QueueFull, match="centre 07 is full") as info:
         queues.offer(call(3))
     assert info.value.limit == 2
     assert queues.depth() == 2
     assert queues.withdraw(CallId("call-1")).call_id == "call-1"
+    assert not queues.full
     queues.offer(call(3))
     assert queues.depth() == 2
 
