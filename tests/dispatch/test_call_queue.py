@@ -169,16 +169,19 @@ def test_nobody_at_all_is_visible_too() -> None:
 def test_bounded_queue_refuses_with_queue_full() -> None:
     """A full queue refuses one more call with QueueFull; a withdrawn call frees a place."""
     queues = CallQueues(centre=ANTALYA, settings=QueueSettings(max_waiting=2))
+    fullness = []
     queues.offer(call(1))
-    assert not queues.full
+    fullness.append(queues.full)
     queues.offer(call(2))
-    assert queues.full
+    fullness.append(queues.full)
+    assert fullness == [False, True]
     with pytest.raises(QueueFull, match="centre 07 is full") as info:
         queues.offer(call(3))
     assert info.value.limit == 2
     assert queues.depth() == 2
     assert queues.withdraw(CallId("call-1")).call_id == "call-1"
-    assert not queues.full
+    fullness.append(queues.full)
+    assert fullness[-1] is False
     queues.offer(call(3))
     assert queues.depth() == 2
 
