@@ -18,6 +18,7 @@ ORM rows never leave this module: callers get :class:`Recorded` events.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -302,20 +303,32 @@ class EventLog:
 
     async def read(self, after: int, limit: int = 1000) -> list[Recorded]:
         """Committed events with ``seq > after``, oldest first, at most ``limit``."""
+        return _decoded(await self._rows(after, limit))
+
+    async def _rows(self, after: int, limit: int) -> list[Any]:
         async with self._engine.connect() as conn:
             result = await conn.exec_driver_sql(self._read_sql, (after, self._published_seq, limit))
-            rows: list[Any] = list(result.fetchall())
-        return [Recorded(row[0], decode_event(row[1], row[2], row[3])) for row in rows]
+            return list(result.fetchall())
 
     async def replay(self, page: int = 20_000) -> AsyncIterator[list[Recorded]]:
-        """Every committed event in order, in pages (for rebuilding projections at start)."""
-        after = 0
-        while True:
-            records = await self.read(after, page)
-            if not records:
-                return
-            yield records
-            after = records[-1].seq
+        """Every committed event in order, in pages (for rebuilding projections at start).
+
+        The next page is read (in the driver's thread) while the caller folds this one.
+        """
+        loop = asyncio.get_running_loop()
+        ahead = loop.create_task(self._rows(0, page))
+        try:
+            while True:
+                rows = await ahead
+                if not rows:
+                    return
+                ahead = loop.create_task(self._rows(rows[-1][0], page))
+                yield _decoded(rows)
+        finally:
+            if not ahead.done():
+                ahead.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await ahead
 
     async def count(self) -> int:
         """How many events the log holds (tests and benchmarks)."""
@@ -325,3 +338,7 @@ class EventLog:
                     await conn.execute(sa.select(sa.func.count()).select_from(events_table))
                 ).scalar_one()
             )
+
+
+def _decoded(rows: list[Any]) -> list[Recorded]:
+    return [Recorded(row[0], decode_event(row[1], row[2], row[3])) for row in rows]
