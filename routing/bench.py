@@ -4,10 +4,7 @@ Figures: time to load the boundaries; single-point :meth:`Gazetteer.locate` late
 and p99) on random points on Turkish land and on random points around Türkiye (sea and
 abroad included); a naive loop over the 973 unprepared district polygons on the same land
 points; and bulk points/s of :meth:`Gazetteer.locate_many` next to a geopandas ``sjoin`` on
-the same points; and off-land ("sea path") latency of :meth:`Gazetteer.locate` next to
-:meth:`Gazetteer.locate_reference` (the tree-query algorithm it replaced) on the same points,
-uniform around Türkiye and just off the coast. It prints a table and one JSON object; it never
-asserts a time.
+the same points. It prints a table and one JSON object; it never asserts a time.
 """
 
 from __future__ import annotations
@@ -15,7 +12,6 @@ from __future__ import annotations
 import json
 import statistics
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,7 +33,6 @@ class BenchConfig:
 
     single: int = 20_000
     naive: int = 300
-    sea: int = 2_000
     bulk: int = 1_000_000
     seed: int = 112
     sjoin: bool = True
@@ -66,51 +61,6 @@ def _latencies_us(gazetteer: Gazetteer, lats: Any, lons: Any) -> list[float]:
         locate(lat, lon)
         out.append((clock() - start) / 1000.0)
     return out
-
-
-def _off_land_us(
-    locate: Callable[[float, float], object], points: list[tuple[float, float]]
-) -> list[float]:
-    clock = time.perf_counter_ns
-    out = []
-    for lat, lon in points:
-        start = clock()
-        locate(lat, lon)
-        out.append((clock() - start) / 1000.0)
-    return out
-
-
-def _off_land_points(
-    gazetteer: Gazetteer, lats: Any, lons: Any, n: int
-) -> list[tuple[float, float]]:
-    keep = gazetteer.locate_many(lats, lons).district < 0
-    return list(zip(lats[keep][:n].tolist(), lons[keep][:n].tolist(), strict=True))
-
-
-def _coastal_points(
-    gazetteer: Gazetteer, rng: np.random.Generator, n: int
-) -> list[tuple[float, float]]:
-    """Points scattered a few km (sd 0.02°) around district boundary vertices, off land."""
-    geoms = np.asarray(_district_geoms(gazetteer), dtype=object)
-    vertices = shapely.get_coordinates(shapely.boundary(geoms))
-    picks = vertices[rng.integers(0, len(vertices), n * 4)]
-    lons = picks[:, 0] + rng.normal(0.0, 0.02, len(picks))
-    lats = picks[:, 1] + rng.normal(0.0, 0.02, len(picks))
-    return _off_land_points(gazetteer, lats, lons, n)
-
-
-def _sea_path(gazetteer: Gazetteer, points: list[tuple[float, float]]) -> dict[str, Any]:
-    _off_land_us(gazetteer.locate, points[:200])  # warm up
-    fast = _off_land_us(gazetteer.locate, points)
-    reference = _off_land_us(gazetteer.locate_reference, points)
-    return {
-        "points": len(points),
-        "median_us": round(statistics.median(fast), 2),
-        "p99_us": round(_p(fast, 0.99), 2),
-        "reference_median_us": round(statistics.median(reference), 2),
-        "reference_p99_us": round(_p(reference, 0.99), 2),
-        "speedup_median": round(statistics.median(reference) / statistics.median(fast), 2),
-    }
 
 
 def _p(values: list[float], q: float) -> float:
@@ -149,8 +99,6 @@ def run_bench(config: BenchConfig) -> dict[str, Any]:
     any_lats, any_lons = _random_points(rng, config.single)
     around = _latencies_us(gazetteer, any_lats, any_lons)
     naive = _naive_us(gazetteer, land_lats[: config.naive], land_lons[: config.naive])
-    sea_uniform = _sea_path(gazetteer, _off_land_points(gazetteer, any_lats, any_lons, config.sea))
-    sea_coastal = _sea_path(gazetteer, _coastal_points(gazetteer, rng, config.sea))
 
     bulk_lats, bulk_lons = _random_points(rng, config.bulk)
     start = time.perf_counter()
@@ -175,8 +123,6 @@ def run_bench(config: BenchConfig) -> dict[str, Any]:
             "p99_us": round(_p(naive, 0.99), 2),
         },
         "speedup_median": round(statistics.median(naive) / statistics.median(land), 1),
-        "off_land_uniform": sea_uniform,
-        "off_land_coastal": sea_coastal,
         "bulk": {"points": config.bulk, "points_per_s": round(config.bulk / bulk_s)},
     }
     if config.sjoin:
@@ -227,8 +173,6 @@ def render(result: dict[str, Any]) -> str:
             ),
             f"locate is {result['speedup_median']}x faster",
         ),
-        _sea_row("off land, uniform", result["off_land_uniform"]),
-        _sea_row("off land, near coast", result["off_land_coastal"]),
         (
             "bulk locate_many",
             f"{result['bulk']['points_per_s']:,} points/s",
@@ -243,14 +187,3 @@ def render(result: dict[str, Any]) -> str:
     value_width = max(len(r[1]) for r in rows)
     lines = [f"{a:<{width}}  {b:<{value_width}}  {c}".rstrip() for a, b, c in rows]
     return "\n".join(lines) + "\n" + json.dumps(result, ensure_ascii=False)
-
-
-def _sea_row(label: str, figures: dict[str, Any]) -> tuple[str, str, str]:
-    return (
-        label,
-        f"median {figures['median_us']} us, p99 {figures['p99_us']} us",
-        (
-            f"reference median {figures['reference_median_us']} us, "
-            f"p99 {figures['reference_p99_us']} us: {figures['speedup_median']}x"
-        ),
-    )

@@ -55,7 +55,6 @@ def register_bench(benches: argparse._SubParsersAction[argparse.ArgumentParser])
     )
     parser.add_argument("--single", type=int, default=20_000, help="single-lookup points")
     parser.add_argument("--naive", type=int, default=300, help="points for the naive loop")
-    parser.add_argument("--sea", type=int, default=2_000, help="off-land points (each set)")
     parser.add_argument("--bulk", type=int, default=1_000_000, help="points for bulk lookup")
     parser.add_argument("--seed", type=int, default=112)
     parser.add_argument("--no-sjoin", action="store_true", help="skip the geopandas sjoin")
@@ -80,13 +79,12 @@ def _locate(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    if min(args.single, args.naive, args.sea, args.bulk) < 1:
+    if min(args.single, args.naive, args.bulk) < 1:
         print("ng112 bench locate: point counts must be at least 1", file=sys.stderr)
         return EXIT_INVALID
     config = BenchConfig(
         single=args.single,
         naive=args.naive,
-        sea=args.sea,
         bulk=args.bulk,
         seed=args.seed,
         sjoin=not args.no_sjoin,

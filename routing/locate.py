@@ -3,10 +3,7 @@
 :class:`Gazetteer` is loaded once at start (:meth:`Gazetteer.load`) and answers
 :meth:`Gazetteer.locate` per call in a few microseconds: a lookup grid settles most points on
 land with one array read; mixed cells and points off the grid test a handful of prepared
-polygons. Points off land near the coast and the borders are answered from facts precomputed
-per cell (:class:`routing.sea_cells.SeaCells`), identical to the tree-query reference
-(:meth:`Gazetteer.locate_reference`) that answers every case too close to call. Precedence, in
-order:
+polygons. Precedence, in order:
 
 1. Turkish district polygons win on Turkish land (Natural Earth's coarse neighbours can
    swallow border towns).
@@ -39,8 +36,6 @@ from routing.boundaries import BoundaryData, RoutingSettings, load_boundaries
 from routing.errors import InvalidCoordinates, InvalidRadius, UnknownProvince
 from routing.ground import Ground
 from routing.names import PROVINCES
-from routing.nearest import TreeNearest
-from routing.sea_cells import SeaCells
 
 __all__ = [
     "MAX_RADIUS_M",
@@ -57,6 +52,8 @@ __all__ = [
 
 #: Largest accepted uncertainty radius (the same bound as ``dispatch``'s ``Location``).
 MAX_RADIUS_M = 1_000_000.0
+
+_EARTH_RADIUS_KM = 6371.0088
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -193,6 +190,74 @@ def check_radius(radius_m: float | None) -> float | None:
     return value
 
 
+def _haversine_km(lat: float, lon: float, lats: Any, lons: Any) -> Any:
+    p1, p2 = math.radians(lat), np.radians(lats)
+    dp = p2 - p1
+    dl = np.radians(lons) - math.radians(lon)
+    a = np.sin(dp / 2) ** 2 + math.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
+    return 2 * _EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+
+
+#: Vertices per boundary piece: short pieces make exact nearest queries cheap.
+_PIECE_VERTICES = 32
+
+
+def _boundary_pieces(geoms: Any) -> tuple[Any, npt.NDArray[np.intp]]:
+    """Every polygon's rings cut into short linestrings, with the polygon each belongs to.
+
+    The distance from a point outside a polygon to the polygon is its distance to the
+    boundary, so the nearest piece gives the nearest polygon exactly; measuring against
+    pieces of a few dozen vertices is far cheaper than against whole coastlines.
+    """
+    pieces: list[Any] = []
+    owners: list[int] = []
+    for owner, geom in enumerate(geoms):
+        for ring in shapely.get_parts(shapely.boundary(geom)):
+            coords = shapely.get_coordinates(ring)
+            step = _PIECE_VERTICES - 1
+            for first in range(0, max(len(coords) - 1, 1), step):
+                chunk = coords[first : first + _PIECE_VERTICES]
+                if len(chunk) >= 2:
+                    pieces.append(chunk)
+                    owners.append(owner)
+    lines = shapely.linestrings(
+        np.concatenate(pieces), indices=np.repeat(np.arange(len(pieces)), [len(p) for p in pieces])
+    )
+    return lines, np.asarray(owners, dtype=np.intp)
+
+
+class _Nearest:
+    """Nearest polygon of a set in great-circle km, through an STRtree of boundary pieces."""
+
+    __slots__ = ("_owners", "_pieces", "_tree")
+
+    def __init__(self, geoms: Any) -> None:
+        self._pieces, self._owners = _boundary_pieces(geoms)
+        self._tree = shapely.STRtree(self._pieces)
+
+    def nearest(self, lat: float, lon: float, within_km: float) -> tuple[int, float, float, float]:
+        """(index, km, lat, lon of the nearest point), index -1 when none is within reach.
+
+        Only for points outside every polygon of the set (inside, the distance is 0).
+        """
+        point = shapely.Point(lon, lat)
+        cos_lat = max(math.cos(math.radians(lat)), 0.01)
+        reach_deg = within_km / (111.0 * cos_lat) + 0.01
+        hits, dists = self._tree.query_nearest(
+            point, max_distance=reach_deg, return_distance=True, all_matches=False
+        )
+        if len(hits) == 0:
+            return -1, math.inf, math.nan, math.nan
+        window = float(dists[0]) / cos_lat + 1e-9
+        candidates = self._tree.query(point, predicate="dwithin", distance=window)
+        lines = shapely.shortest_line(self._pieces[candidates], point)
+        ends = shapely.get_coordinates(shapely.get_point(lines, 0))
+        km = _haversine_km(lat, lon, ends[:, 1], ends[:, 0])
+        best = int(np.argmin(km))
+        owner = int(self._owners[candidates[best]])
+        return owner, float(km[best]), float(ends[best, 1]), float(ends[best, 0])
+
+
 class Gazetteer:
     """Province, district, sea and ground lookup over real boundaries, loaded once at start."""
 
@@ -216,7 +281,6 @@ class Gazetteer:
         "_offsets",
         "_province_refs",
         "_provinces",
-        "_sea",
         "_settings",
         "_tree",
     )
@@ -233,19 +297,10 @@ class Gazetteer:
         shapely.prepare(self._foreign)
         self._foreign_tree = shapely.STRtree(self._foreign)
         shapely.prepare(data.outline)
-        self._district_nearest = TreeNearest(self._districts)
-        self._foreign_nearest = TreeNearest(self._foreign)
+        self._district_nearest = _Nearest(self._districts)
+        self._foreign_nearest = _Nearest(self._foreign)
         grid = data.grid
-        self._sea: SeaCells | None = None
         if grid is not None:
-            self._sea = SeaCells(
-                grid,
-                districts=self._district_nearest,
-                foreign=self._foreign_nearest,
-                foreign_geoms=self._foreign,
-                foreign_tree=self._foreign_tree,
-                outline=data.outline,
-            )
             self._cells: npt.NDArray[np.int32] | None = grid.cells
             self._offsets = grid.offsets
             self._candidates = grid.candidates
@@ -305,24 +360,11 @@ class Gazetteer:
 
     def locate(self, lat: float, lon: float, radius_m: float | None = None) -> LocateResult:
         """Where ``(lat, lon)`` falls; raises :class:`InvalidCoordinates`/:class:`InvalidRadius`."""
-        return self._resolve(lat, lon, radius_m, reference=False)
-
-    def locate_reference(
-        self, lat: float, lon: float, radius_m: float | None = None
-    ) -> LocateResult:
-        """:meth:`locate` without the off-land cell index: the reference for tests and benches."""
-        return self._resolve(lat, lon, radius_m, reference=True)
-
-    def _resolve(
-        self, lat: float, lon: float, radius_m: float | None, *, reference: bool
-    ) -> LocateResult:
         lat, lon = check_coordinates(lat, lon)
         radius = check_radius(radius_m)
         district = self._district_at(lat, lon)
         if district >= 0:
             return self._land[district][self._data.ground.ground_at(lat, lon)]
-        if reference:
-            return self._off_land_reference(lat, lon, radius)
         return self._off_land(lat, lon, radius)
 
     def _district_at(self, lat: float, lon: float) -> int:
@@ -357,42 +399,6 @@ class Gazetteer:
         return None
 
     def _off_land(self, lat: float, lon: float, radius: float | None) -> LocateResult:
-        """Off Turkish land, from the cell index; the reference wherever a call is too close."""
-        sea = self._sea
-        cell = sea.cell_of(lat, lon) if sea is not None else -1
-        if sea is None or cell < 0:
-            return self._off_land_reference(lat, lon, radius)
-        foreign = sea.foreign_at(cell, lat, lon)
-        if foreign >= 0:
-            return LocateResult(
-                in_service_area=False,
-                at_sea=False,
-                foreign_country=self._data.foreign_name[foreign],
-            )
-        settings = self._settings
-        snap_km = max(radius or 0.0, settings.snap_tolerance_m) / 1000.0
-        in_outline = sea.in_outline(cell, lat, lon)
-        outline_km = settings.outline_snap_km if in_outline else 0.0
-        reach = max(snap_km, settings.sea_reach_km, outline_km)
-        found = sea.nearest_district(cell, lat, lon, reach)
-        if found is None:
-            return self._off_land_reference(lat, lon, radius)
-        piece, km = found
-        if piece >= 0 and _near_any(km, snap_km, outline_km, settings.sea_reach_km):
-            return self._off_land_reference(lat, lon, radius)
-        if piece >= 0 and (km <= snap_km or km <= outline_km):
-            return self._snapped(
-                sea.district_owner(piece), *self._district_nearest.to_piece(piece, lat, lon)
-            )
-        if piece < 0 or km > settings.sea_reach_km:
-            return LocateResult(in_service_area=False, at_sea=True)
-        index = sea.district_owner(piece)
-        if sea.foreign_beyond(cell, lat, km):
-            return self._turkish_waters(index)
-        return self._at_sea(index, lat, lon, self._district_nearest.to_piece(piece, lat, lon)[0])
-
-    def _off_land_reference(self, lat: float, lon: float, radius: float | None) -> LocateResult:
-        """The straightforward off-land path (tree queries); :meth:`_off_land` reproduces it."""
         country = self._foreign_at(lat, lon)
         if country is not None:
             return LocateResult(in_service_area=False, at_sea=False, foreign_country=country)
@@ -402,43 +408,29 @@ class Gazetteer:
         reach = max(snap_km, settings.sea_reach_km, settings.outline_snap_km if in_outline else 0)
         index, km, near_lat, near_lon = self._district_nearest.nearest(lat, lon, reach)
         if index >= 0 and (km <= snap_km or (in_outline and km <= settings.outline_snap_km)):
-            return self._snapped(index, km, near_lat, near_lon)
+            province = self._province_refs[int(self._district_plate[index])]
+            return LocateResult(
+                in_service_area=True,
+                at_sea=False,
+                province=province,
+                district=self._district_refs[index],
+                nearest_province=province,
+                snapped_km=round(km, 3),
+                ground=self._data.ground.ground_at(near_lat, near_lon),
+            )
         if index < 0 or km > settings.sea_reach_km:
             return LocateResult(in_service_area=False, at_sea=True)
-        return self._at_sea(index, lat, lon, km)
-
-    def _snapped(self, index: int, km: float, near_lat: float, near_lon: float) -> LocateResult:
-        """Off land but close enough: district ``index``, ``km`` away at its nearest point."""
-        province = self._province_refs[int(self._district_plate[index])]
-        return LocateResult(
-            in_service_area=True,
-            at_sea=False,
-            province=province,
-            district=self._district_refs[index],
-            nearest_province=province,
-            snapped_km=round(km, 3),
-            ground=self._data.ground.ground_at(near_lat, near_lon),
-        )
-
-    def _at_sea(self, index: int, lat: float, lon: float, km: float) -> LocateResult:
-        """At sea, ``km`` from district ``index``: Turkish waters unless a neighbour is nearer."""
+        nearest = self._province_refs[int(self._district_plate[index])]
         foreign_index, foreign_km, _, _ = self._foreign_nearest.nearest(lat, lon, km)
         if foreign_index >= 0 and foreign_km < km:
             return LocateResult(
                 in_service_area=False,
                 at_sea=True,
-                nearest_province=self._province_refs[int(self._district_plate[index])],
+                nearest_province=nearest,
                 foreign_country=self._data.foreign_name[foreign_index],
             )
-        return self._turkish_waters(index)
-
-    def _turkish_waters(self, index: int) -> LocateResult:
-        """At sea in Turkish waters, nearest to district ``index``: the coast guard's ground."""
         return LocateResult(
-            in_service_area=True,
-            at_sea=True,
-            nearest_province=self._province_refs[int(self._district_plate[index])],
-            ground=Ground.COAST_GUARD,
+            in_service_area=True, at_sea=True, nearest_province=nearest, ground=Ground.COAST_GUARD
         )
 
     # --- bulk lookup (analytics) ------------------------------------------------------------
@@ -548,8 +540,3 @@ class Gazetteer:
     def district_geojson(self) -> bytes:
         """Simplified district boundaries (GeoJSON, ``code``, ``name``, ``plate``)."""
         return self._data.districts_geojson
-
-
-def _near_any(km: float, *thresholds: float) -> bool:
-    """Whether ``km`` is too close to one of the thresholds to decide without the reference."""
-    return any(abs(km - threshold) <= 1e-6 for threshold in thresholds)
