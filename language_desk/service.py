@@ -88,6 +88,8 @@ class LanguageDeskSettings:
     detection: DetectionSettings = field(default_factory=DetectionSettings)
     desk: DeskSettings = field(default_factory=DeskSettings)
     max_pending: int = 10_000
+    commit_batch: int = 64
+    """Calls decided between two commits of the desk's worker (one append for all)."""
     max_calls: int = 100_000
 
 
@@ -223,7 +225,8 @@ class LanguageDeskService:
         while len(self.calls) > self.settings.max_calls:
             forgotten, _ = self.calls.popitem(last=False)
             self._pending.pop(forgotten, None)
-        self._queue(hints)
+        if _has_evidence(hints):  # without any, the home language holds: nothing to decide
+            self._queue(hints)
 
     def _other(self, event: Event) -> None:
         call_id = getattr(event, "call_id", None)
@@ -277,9 +280,10 @@ class LanguageDeskService:
             self.skipped += 1
             self._skipped_in_row += 1
             return
-        if self._skipped_in_row:
+        if self._skipped_in_row and len(self._pending) <= self.settings.max_pending // 2:
+            # the episode ends when the backlog is half drained, not at the first free place
             logger.warning(
-                "language detection backlog has room again: %d calls were left undetected",
+                "language detection backlog half drained: %d calls were left undetected",
                 self._skipped_in_row,
             )
             self._skipped_in_row = 0
@@ -321,24 +325,37 @@ class LanguageDeskService:
             await self._wake.wait()
             self._wake.clear()
             while self._pending:
-                call_id, _ = self._pending.popitem(last=False)
-                hints = self.calls.get(call_id)
-                if hints is None or hints.detected >= hints.revision:
+                decided = self._decide_some()
+                if not decided:
                     continue
-                try:
-                    events = self.decide(hints)
-                except LanguageDeskError:
-                    self.failures += 1
-                    logger.exception("language routing of call %s not decided", call_id)
-                    continue
+                events = [event for _, call_events in decided for event in call_events]
                 try:
                     await self.engine.record(events)
                 except Exception:  # a refused commit is logged; it must not stop the desk
-                    self.failures += 1
-                    logger.exception("language routing of call %s not committed", call_id)
+                    self.failures += len(decided)
+                    logger.exception(
+                        "language routing of %d calls not committed (first %s)",
+                        len(decided),
+                        decided[0][0],
+                    )
                 else:
-                    self.detections += 1
+                    self.detections += len(decided)
             self._idle.set()
+
+    def _decide_some(self) -> list[tuple[CallId, list[Event]]]:
+        """Decide up to ``commit_batch`` waiting calls, to be committed in one append."""
+        decided: list[tuple[CallId, list[Event]]] = []
+        while self._pending and len(decided) < self.settings.commit_batch:
+            call_id, _ = self._pending.popitem(last=False)
+            hints = self.calls.get(call_id)
+            if hints is None or hints.detected >= hints.revision:
+                continue
+            try:
+                decided.append((call_id, self.decide(hints)))
+            except LanguageDeskError:
+                self.failures += 1
+                logger.exception("language routing of call %s not decided", call_id)
+        return decided
 
     @property
     def backlog(self) -> int:
@@ -518,3 +535,10 @@ class LanguageDeskService:
         events.append(handed)
         await self.engine.record(events)
         return handed
+
+
+def _has_evidence(hints: CallHints) -> bool:
+    """Whether anything about the call could point to a language other than the home one."""
+    return bool(
+        hints.text or hints.caller_choice or hints.ivr_digit or hints.mcc or hints.operator_flag
+    )

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import cast
 
 import pytest
 
+from dispatch.core.projections import Recorded
+from dispatch.model.call_taking_events import LanguageFlagged
+from dispatch.model.events import CallReceived
+from dispatch.model.ids import CallId, IncidentId
 from dispatch.ports import EnginePort
 from language_desk.service import LanguageDeskService, LanguageDeskSettings
-from tests.gamer_coordination.events import Log
+from tests.gamer_coordination.events import T0, Log
 
 
 def test_a_full_backlog_skips_calls_and_warns_once_per_episode(
@@ -33,5 +38,32 @@ def test_a_full_backlog_skips_calls_and_warns_once_per_episode(
         service.on_committed(log.call(11, 34))
     assert service.backlog == 1
     assert [r.getMessage() for r in caplog.records] == [
-        "language detection backlog has room again: 7 calls were left undetected"
+        "language detection backlog half drained: 7 calls were left undetected"
     ]
+
+
+def test_a_call_with_no_evidence_waits_for_some() -> None:
+    """No text, no caller choice, no IVR digit, no MCC: the home language holds and the desk
+    records nothing; a call-taker's flag later puts the call up for a decision."""
+    service = LanguageDeskService(cast("EnginePort", object()))
+    log = Log()
+    received, opened = log.call(1, 34)
+    assert isinstance(received.event, CallReceived)
+    silent = replace(received.event, text=None)
+    service.on_committed([Recorded(received.seq, silent), opened])
+    assert service.backlog == 0
+    assert service.calls[CallId("call-1")].route_language == "tr"
+    service.on_committed(
+        log.add(
+            LanguageFlagged(
+                occurred_at=T0,
+                plate=34,
+                call_id=CallId("call-1"),
+                incident_id=IncidentId("inc-1"),
+                flag="foreign",
+                actor="op-7",
+            )
+        )
+    )
+    assert service.backlog == 1
+    assert service.verdict(service.calls[CallId("call-1")]).language == "und"
