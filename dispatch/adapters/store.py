@@ -143,7 +143,9 @@ class EventLog:
         self._engine = engine
         self._group_commit = group_commit
         self._max_batch = max_batch if group_commit else 1
-        self._queue: asyncio.Queue[_Pending] = asyncio.Queue(maxsize=queue_size)
+        self._queue: asyncio.Queue[_Pending | None] = asyncio.Queue(maxsize=queue_size)
+        """Appends waiting for the writer; ``None`` wakes an idle writer to stop."""
+        self._stopping = False
         self._listeners: list[CommitListener] = []
         self._next_seq = 1
         self._published_seq = 0
@@ -204,24 +206,40 @@ class EventLog:
         return await future
 
     async def run_writer(self) -> None:
-        """The writer loop; runs until cancelled (owned by the service's task group)."""
-        while True:
+        """The writer loop, until :meth:`stop_writer` (or cancelled, e.g. by a test)."""
+        while not self._stopping:
             first = await self._queue.get()
-            batch = [first]
-            count = len(first.events)
-            while count < self._max_batch and not self._queue.empty():
-                item = self._queue.get_nowait()
+            if first is None:
+                continue
+            await self._commit(self._gather(first))
+
+    def stop_writer(self) -> None:
+        """Let the writer finish the commit in flight and return (for a clean shutdown).
+
+        Cancelling it instead could abandon a transaction in the driver's thread, leaving the
+        SQLite write lock held while :meth:`drain` tries to commit what is left.
+        """
+        self._stopping = True
+        with contextlib.suppress(asyncio.QueueFull):
+            self._queue.put_nowait(None)  # an idle writer wakes; a busy one sees the flag
+
+    def _gather(self, first: _Pending) -> list[_Pending]:
+        """``first`` and whatever else waits, up to ``max_batch`` events."""
+        batch = [first]
+        count = len(first.events)
+        while count < self._max_batch and not self._queue.empty():
+            item = self._queue.get_nowait()
+            if item is not None:
                 batch.append(item)
                 count += len(item.events)
-            await self._commit(batch)
+        return batch
 
     async def drain(self) -> None:
         """Commit whatever is queued now (used at shutdown after intake has stopped)."""
         while not self._queue.empty():
-            batch = [self._queue.get_nowait()]
-            while not self._queue.empty() and len(batch) < self._max_batch:
-                batch.append(self._queue.get_nowait())
-            await self._commit(batch)
+            first = self._queue.get_nowait()
+            if first is not None:
+                await self._commit(self._gather(first))
 
     async def _commit(self, batch: list[_Pending]) -> None:
         started = time.perf_counter()

@@ -93,9 +93,14 @@ def build_app(
                 yield
             finally:
                 app[http.READY]["event_log"] = False
-                writer.cancel()
-                with suppress(asyncio.CancelledError):
-                    await writer
+                log.stop_writer()
+                try:
+                    await asyncio.wait_for(asyncio.shield(writer), timeout=30)
+                except TimeoutError:
+                    logger.exception("the event log writer did not stop within 30 s: cancelled")
+                    writer.cancel()
+                    with suppress(asyncio.CancelledError):
+                        await writer
                 await log.drain()
         await db_engine.dispose()
 

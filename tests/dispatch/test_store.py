@@ -134,3 +134,45 @@ async def test_without_group_commit_each_append_is_its_own_transaction(database:
         writer.cancel()
     assert log.stats.transactions == 20
     await engine.dispose()
+
+
+async def test_stopping_the_writer_finishes_its_commit_and_drain_takes_the_rest(
+    database: Database,
+) -> None:
+    """A clean shutdown: the writer ends after the commit in flight (no transaction left
+    open in the driver's thread), and drain commits what still waits; nothing is lost."""
+    engine = create_engine(database.url, schema=database.schema)
+    log = EventLog(engine, max_batch=10)
+    await log.open()
+    appends = [asyncio.create_task(log.append([_note(i)])) for i in range(100)]
+    stopped_at: list[int] = []
+
+    def stop_on_first_publish(records: Sequence[Recorded]) -> None:
+        # runs after batch 1 committed, while batch 2 is being committed
+        if not stopped_at:
+            stopped_at.append(records[-1].seq)
+            log.stop_writer()
+
+    log.add_listener(stop_on_first_publish)
+    writer = asyncio.create_task(log.run_writer())
+    await asyncio.wait_for(writer, timeout=30)
+    assert stopped_at == [10]
+    assert log.stats.transactions == 2, "the commit in flight was finished, then it stopped"
+    await log.drain()
+    results = await asyncio.gather(*appends)
+    assert sorted(seq for result in results for seq in result) == list(range(1, 101))
+    assert await log.count() == 100
+    await engine.dispose()
+
+
+async def test_an_idle_writer_stops_at_once(database: Database) -> None:
+    """With nothing queued, stop_writer wakes the writer, which returns."""
+    engine = create_engine(database.url, schema=database.schema)
+    log = EventLog(engine)
+    await log.open()
+    writer = asyncio.create_task(log.run_writer())
+    await log.append([_note(1)])
+    log.stop_writer()
+    await asyncio.wait_for(writer, timeout=30)
+    assert writer.exception() is None
+    await engine.dispose()
