@@ -91,8 +91,9 @@ def _bench_replay(args: argparse.Namespace) -> int:
     result = asyncio.run(run_replay(args))
     print(
         f"{result['events']:,} events: written in {result['write_s']} s, engine ready in"
-        f" {result['start_s']} s ({result['replay_events_per_s']:,} events/s;"
-        f" 10 M would take about {result['projected_10m_s']} s); the spine alone folds it in"
+        f" {result['start_s']} s ({result['empty_start_s']} s on an empty log; folding"
+        f" {result['fold_events_per_s']:,} events/s, 10 M would take about"
+        f" {result['projected_10m_s']} s); the spine alone folds it in"
         f" {result['spine_rebuild_s']} s (10 M: about {result['spine_projected_10m_s']} s)"
     )
     print(json.dumps(result))
