@@ -108,8 +108,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-    code: int = args.handler(args)
+    try:
+        code: int = args.handler(args)
+    except BrokenPipeError:
+        # The reader went away (``ng112 events tail | head``): stop quietly, as a shell
+        # tool does. SIGPIPE itself stays ignored: restoring its default would let any
+        # vanished socket peer kill a serving engine.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
     return code
 
 

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import aiohttp
@@ -98,3 +102,35 @@ def test_bench_log_reports_both_modes(capsys: pytest.CaptureFixture[str]) -> Non
     assert result["group_commit"]["events_per_s"] > 0
     assert result["commit_per_event"]["transactions"] == 40
     assert result["group_commit"]["transactions"] < 400
+
+
+def test_a_command_leaves_sigpipe_ignored() -> None:
+    """Running a command must not restore SIGPIPE's default: a serving engine would then
+    be killed by the first socket whose peer vanished (writes must raise, not kill)."""
+    golden = Path(__file__).parents[1] / "ecall" / "msd_golden.json"
+    vector = json.loads(golden.read_text("utf-8"))["vectors"][0]
+    before = signal.getsignal(signal.SIGPIPE)
+    assert main(["msd", "decode", str(vector["hex"])]) == 0
+    assert signal.getsignal(signal.SIGPIPE) == before == signal.SIG_IGN
+
+
+def test_a_closed_pipe_ends_a_command_quietly(tmp_path: Path) -> None:
+    """``ng112 ... | head`` after head has gone: exit 141, no traceback."""
+    golden = Path(__file__).parents[1] / "ecall" / "msd_golden.json"
+    vector = json.loads(golden.read_text("utf-8"))["vectors"][0]
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before the command writes a byte
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "dispatch", "msd", "decode", str(vector["hex"])],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            timeout=120,
+            check=False,
+            cwd=tmp_path,
+            env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])},
+        )
+    finally:
+        os.close(write_end)
+    assert done.returncode == 141
+    assert b"Traceback" not in done.stderr
