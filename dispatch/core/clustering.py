@@ -24,7 +24,13 @@ family cannot match the call's, and its gate is bounded by the class's largest r
 shelf is a grid (a dictionary from cell to members) whose cells are about as wide as the shelf's
 typical gate: a query looks at the few cells its reach spans (or at the shelf's occupied cells,
 when fewer), then tests members against the reach's box before the exact rule. One forest fire
-or one cell-id position thus widens only its own shelf's search, not every query's. Shelves are
+or one cell-id position thus widens only its own shelf's search, not every query's. A shelf
+also keeps its members as rows of arrays (position, radius, last activity); when a query would
+visit many cells or loop over many members (a vague call in a dense surge), the shelf is swept
+with them instead: the box and window tests are exact, the gate and score are estimated with a
+small slack and only discard members that cannot pass or cannot place (worse than the ``limit``
+best already kept, or than ``limit`` members surely inside their gate), and the rest goes to the
+exact rule, so the answer does not change. Shelves are
 searched in order of radius floor, which orders the floor of their scores (``2 ln s`` with ``s``
 above ``hypot(r_call, floor)``): once ``limit`` candidates all score below a shelf's floor, no
 later shelf can place and the search stops. The answer is exactly that of judging every open
@@ -49,9 +55,12 @@ import functools
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from typing import TypeAlias
+
+import numpy as np
+import numpy.typing as npt
 
 from dispatch.core.taxonomy import TAXONOMY, Family, IncidentType
 
@@ -260,6 +269,7 @@ class _Site:
     weighted_lon: float
     shelf: _ShelfKey | None = None
     cell: tuple[int, int] = field(default=(0, 0))
+    slot: int = -1  # its row in the shelf's arrays
 
 
 # A shelf holds the open incidents of one family and one scene, known or unknown type, in one
@@ -277,6 +287,35 @@ _MIN_CELL_M = 100.0
 _REACH_MARGIN = 1.0 + 1e-9  # keeps a search box a strict superset despite rounding
 _SCORE_SLACK = 1e-9  # keeps a shelf's score floor a strict lower bound despite rounding
 _POLAR_EDGE_DEG = 89.0  # beyond this a search box does not bound longitude
+# When a shelf is swept with arrays rather than looped over: when a query would visit at least
+# _SWEEP_VISITS cells, or its cells hold at least _SWEEP_FROM members, and the shelf's rows
+# (live or free) are not too many for that. A sweep costs ~25 µs plus ~1 ns a row; the loop
+# ~0.1 µs a cell visited, ~0.3 µs a member outside the box and ~1.5 µs a member judged.
+_SWEEP_VISITS = 128
+_ROWS_PER_VISIT = 64
+_SWEEP_FROM = 96
+_ROWS_PER_MEMBER = 256
+_APPROX_SLACK = 1e-9  # relative slack of array estimates (a few ulps off) against the rule
+_APPROX_FLOOR = 1e-6  # absolute slack, metres or score units
+_FIRST_ROWS = 16
+_COMPACT_ABOVE = 64  # a shelf's arrays are compacted when more than 3/4 of their rows are free
+
+_FloatArray: TypeAlias = npt.NDArray[np.float64]
+_IntArray: TypeAlias = npt.NDArray[np.int64]
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_NAIVE_EPOCH = _EPOCH.replace(tzinfo=None)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def _micros(moment: datetime) -> int:
+    """A moment as whole microseconds since 1970 (a naive moment read as UTC)."""
+    epoch = _EPOCH if moment.utcoffset() is not None else _NAIVE_EPOCH
+    return (moment - epoch) // _MICROSECOND
+
+
+def _padded(value: float) -> float:
+    """``value`` plus the slack that covers an array estimate's rounding."""
+    return value + abs(value) * _APPROX_SLACK + _APPROX_FLOOR
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -289,9 +328,27 @@ class _RadiusClass:
 
 
 class _Shelf:
-    """One shelf of the index: its members in a grid of cells sized for their gates."""
+    """One shelf of the index: its members in a grid of cells sized for their gates.
 
-    __slots__ = ("cell_deg", "cells", "family", "radius", "sample_type")
+    The members are also rows of arrays (latitude, longitude, radius, last activity in
+    microseconds) for sweeping a shelf whole; ``sites`` maps a row to its member, ``None``
+    for a free row (whose latitude is NaN, so no box holds it). Freed rows are reused, and
+    the arrays are compacted when most rows are free.
+    """
+
+    __slots__ = (
+        "cell_deg",
+        "cells",
+        "family",
+        "free",
+        "last_us",
+        "lat",
+        "lon",
+        "radius",
+        "radius_m",
+        "sample_type",
+        "sites",
+    )
 
     def __init__(
         self,
@@ -306,10 +363,68 @@ class _Shelf:
         self.radius = radius
         self.cell_deg = cell_deg
         self.cells: dict[tuple[int, int], dict[str, _Site]] = {}
+        self.sites: list[_Site | None] = []
+        self.free: list[int] = []
+        self.lat: _FloatArray = np.full(_FIRST_ROWS, np.nan)
+        self.lon: _FloatArray = np.zeros(_FIRST_ROWS)
+        self.radius_m: _FloatArray = np.zeros(_FIRST_ROWS)
+        self.last_us: _IntArray = np.zeros(_FIRST_ROWS, dtype=np.int64)
 
     def cell(self, lat: float, lon: float) -> tuple[int, int]:
         """The cell a position falls in."""
         return (math.floor(lat / self.cell_deg), math.floor(lon / self.cell_deg))
+
+    def add(self, site: _Site) -> None:
+        """Give a new member a row."""
+        if self.free:
+            slot = self.free.pop()
+            self.sites[slot] = site
+        else:
+            slot = len(self.sites)
+            if slot == len(self.lat):
+                self._resize(2 * slot)
+            self.sites.append(site)
+        site.slot = slot
+        self.store(site)
+
+    def store(self, site: _Site) -> None:
+        """Write a member's current position, radius and last activity to its row."""
+        incident, slot = site.incident, site.slot
+        self.lat[slot] = incident.lat
+        self.lon[slot] = incident.lon
+        self.radius_m[slot] = incident.radius_m
+        self.last_us[slot] = _micros(incident.last_activity)
+
+    def remove(self, site: _Site) -> None:
+        """Free a member's row; compact the rows when most are free."""
+        slot = site.slot
+        self.sites[slot] = None
+        self.lat[slot] = math.nan
+        self.free.append(slot)
+        site.slot = -1
+        rows = len(self.sites)
+        if rows > _COMPACT_ABOVE and 4 * len(self.free) > 3 * rows:
+            live = [member for member in self.sites if member is not None]
+            keep = np.fromiter((member.slot for member in live), dtype=np.intp, count=len(live))
+            self.lat[: len(live)] = self.lat[keep]
+            self.lon[: len(live)] = self.lon[keep]
+            self.radius_m[: len(live)] = self.radius_m[keep]
+            self.last_us[: len(live)] = self.last_us[keep]
+            for row, member in enumerate(live):
+                member.slot = row
+            self.sites = [*live]
+            self.free = []
+            self._resize(max(_FIRST_ROWS, 2 * len(live)))
+
+    def _resize(self, rows: int) -> None:
+        """Grow or shrink the arrays to ``rows`` (at least the rows in use); new rows are free."""
+        used = len(self.sites)
+        lat = np.full(rows, np.nan)
+        lat[:used] = self.lat[:used]
+        self.lat = lat
+        self.lon = np.resize(self.lon[:used], rows)
+        self.radius_m = np.resize(self.radius_m[:used], rows)
+        self.last_us = np.resize(self.last_us[:used], rows)
 
 
 class _Ranking:
@@ -389,10 +504,17 @@ class DuplicateFinder:
     proposal, and only then does the service attach the call.
     """
 
-    __slots__ = ("_by_floor", "_policy", "_shelves", "_sites")
+    __slots__ = ("_by_floor", "_policy", "_shelves", "_sites", "_sweep_from")
 
-    def __init__(self, policy: ClusterPolicy = DEFAULT_POLICY) -> None:
+    def __init__(
+        self, policy: ClusterPolicy = DEFAULT_POLICY, *, sweep_from: int = _SWEEP_FROM
+    ) -> None:
+        """``sweep_from``: members in a query's cells from which a shelf is swept with arrays.
+
+        It changes only the speed, never the answer (tests set it low to sweep every shelf).
+        """
         self._policy = policy
+        self._sweep_from = sweep_from
         self._sites: dict[str, _Site] = {}
         self._shelves: dict[_ShelfKey, _Shelf] = {}
         self._by_floor: list[_Shelf] = []  # every shelf, smallest radius floor first
@@ -450,24 +572,38 @@ class DuplicateFinder:
         return shelf
 
     def _place(self, site: _Site) -> None:
+        """Put a site on its shelf, in its cell and row (again, after it changed)."""
         incident = site.incident
         key = self._shelf_key(incident)
-        if site.shelf == key and self._shelves[key].cell(incident.lat, incident.lon) == site.cell:
+        if site.shelf == key:
+            shelf = self._shelves[key]
+            cell = shelf.cell(incident.lat, incident.lon)
+            if cell != site.cell:
+                self._leave_cell(shelf, site)
+                site.cell = cell
+                shelf.cells.setdefault(cell, {})[incident.incident_id] = site
+            shelf.store(site)
             return
         self._unplace(site)
         shelf = self._shelf(key, incident)
         site.shelf, site.cell = key, shelf.cell(incident.lat, incident.lon)
         shelf.cells.setdefault(site.cell, {})[incident.incident_id] = site
+        shelf.add(site)
 
     def _unplace(self, site: _Site) -> None:
         if site.shelf is None:
             return
-        cells = self._shelves[site.shelf].cells
-        members = cells[site.cell]
+        shelf = self._shelves[site.shelf]
+        self._leave_cell(shelf, site)
+        shelf.remove(site)
+        site.shelf = None
+
+    @staticmethod
+    def _leave_cell(shelf: _Shelf, site: _Site) -> None:
+        members = shelf.cells[site.cell]
         del members[site.incident.incident_id]
         if not members:
-            del cells[site.cell]
-        site.shelf = None
+            del shelf.cells[site.cell]
 
     def open(self, incident: OpenIncident) -> None:
         """Add an open incident (or replace one with the same id)."""
@@ -561,7 +697,11 @@ class DuplicateFinder:
         reach: float,
         ranking: _Ranking,
     ) -> None:
-        """Offer one shelf's candidates: members in the box the reach spans, judged exactly."""
+        """Offer one shelf's candidates: members in the box the reach spans, judged exactly.
+
+        When the reach's cells hold many members (and the shelf's rows are not too many for
+        them), the shelf is swept with arrays instead of looping over the members.
+        """
         dlat = reach / _M_PER_DEG * _REACH_MARGIN
         lat_lo, lat_hi = call.lat - dlat, call.lat + dlat
         edge = abs(call.lat) + dlat
@@ -577,6 +717,16 @@ class DuplicateFinder:
             col_lo = math.floor(lon_lo / shelf.cell_deg)
             col_hi = math.floor(lon_hi / shelf.cell_deg)
             span = (row_hi - row_lo + 1) * (col_hi - col_lo + 1)
+        # A sweep pays when many cells would be visited, or many members looped over.
+        rows = len(shelf.sites)
+        large = rows >= self._sweep_from
+        if large and (
+            self._sweep_from <= 0
+            or min(span, len(cells)) >= max(_SWEEP_VISITS, rows / _ROWS_PER_VISIT)
+        ):
+            box = (lat_lo, lat_hi, lon_lo, lon_hi)
+            self._sweep(shelf, box, call=call, call_radius=call_radius, pair=pair, ranking=ranking)
+            return
         if span <= len(cells):
             groups = [
                 members
@@ -590,6 +740,14 @@ class DuplicateFinder:
                 for (row, column), members in cells.items()
                 if row_lo <= row <= row_hi and (polar or col_lo <= column <= col_hi)
             ]
+        if (
+            large
+            and (count := sum(map(len, groups))) >= self._sweep_from
+            and rows <= count * _ROWS_PER_MEMBER
+        ):
+            box = (lat_lo, lat_hi, lon_lo, lon_hi)
+            self._sweep(shelf, box, call=call, call_radius=call_radius, pair=pair, ranking=ranking)
+            return
         policy = self._policy
         for members in groups:
             for site in members.values():
@@ -598,6 +756,62 @@ class DuplicateFinder:
                     entry = _measure(incident, call, call_radius, pair, policy)
                     if entry is not None:
                         ranking.offer(entry)
+
+    def _sweep(
+        self,
+        shelf: _Shelf,
+        box: tuple[float, float, float, float],
+        *,
+        call: NewCall,
+        call_radius: float,
+        pair: Scene,
+        ranking: _Ranking,
+    ) -> None:
+        """Offer the candidates of a whole shelf, estimated with arrays, judged exactly.
+
+        The box and window tests are exact (the same comparisons; times in whole
+        microseconds). Distances, gates and scores are estimates a few ulps off the rule's, so
+        they only discard with slack: a member estimated beyond its padded gate, or scoring
+        above the padded worst score that can still place, is not judged. That worst is the
+        ranking's worst kept entry, or the ``limit``-th best score among members surely inside
+        their gate (those are judged and offered, so anything scoring above them cannot
+        place). The rest is judged by the rule, so the ranking receives exactly the candidates
+        the loop would give it, less some that cannot place; its best are the same.
+        """
+        lat_lo, lat_hi, lon_lo, lon_hi = box
+        rows = len(shelf.sites)
+        lat, lon = shelf.lat[:rows], shelf.lon[:rows]
+        inside = (lat >= lat_lo) & (lat <= lat_hi) & (lon >= lon_lo) & (lon <= lon_hi)
+        found = np.flatnonzero(inside)
+        if found.size == 0:
+            return
+        age_us = _micros(call.at) - shelf.last_us[found]
+        found = found[age_us <= pair.window // _MICROSECOND]
+        if found.size == 0:
+            return
+        policy = self._policy
+        site_lat, site_lon = lat[found], lon[found]
+        spread = np.hypot(call_radius, shelf.radius_m[found])
+        gate = pair.base_radius_m + policy.k * np.minimum(spread, policy.max_spread_m)
+        slack = np.abs(gate) * _APPROX_SLACK + _APPROX_FLOOR
+        mean_lat = np.radians((site_lat + call.lat) / 2.0)
+        distance = _M_PER_DEG * np.hypot(
+            (call.lon - site_lon) * np.cos(mean_lat), call.lat - site_lat
+        )
+        score = distance**2 / (2.0 * spread**2) + 2.0 * np.log(spread)
+        worst = ranking.worst[0] if ranking.worst is not None else math.inf
+        sure = score[distance < gate - slack]
+        if sure.size >= ranking.limit:
+            worst = min(worst, float(np.partition(sure, ranking.limit - 1)[ranking.limit - 1]))
+        # Negated comparisons keep a NaN estimate for the rule to judge.
+        judged = ~(distance > gate + slack) & ~(score > _padded(worst))
+        sites = shelf.sites
+        for slot in found[judged].tolist():
+            site = sites[slot]
+            if site is not None:
+                entry = _measure(site.incident, call, call_radius, pair, policy)
+                if entry is not None:
+                    ranking.offer(entry)
 
     def _judge(
         self, incident: OpenIncident, call: NewCall, call_radius: float
