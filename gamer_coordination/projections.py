@@ -209,6 +209,17 @@ class Coordination:
             return int(name)
         return None
 
+    def has(self, key: str) -> bool:
+        """Whether ``key`` has a value (``view(key) is not None``, without building the view)."""
+        kind, _, name = key.partition("/")
+        if kind == "incident":
+            return name in self._incidents
+        if kind == "unit":
+            return name in self._units
+        if kind == "province":
+            return int(name) in self._scopes
+        return key == NATIONAL
+
     def view(self, key: str) -> dict[str, Any] | None:
         """The JSON-ready value of ``key``, ``None`` if it has none (removed or unknown)."""
         kind, _, name = key.partition("/")

@@ -185,14 +185,14 @@ class DashboardHub:
         if self._summary_interval_s > 0:
             changed = self._throttle(changed)
         for key in sorted(changed):
-            value = projection.view(key)
+            present = projection.has(key)
             old_plate = self._plates.get(key, _MISSING)
-            if value is None and old_plate is _MISSING:
+            if not present and old_plate is _MISSING:
                 continue
             self.version += 1
             version = self.version
             self.stats.versions += 1
-            if value is None:
+            if not present:
                 gone = old_plate if isinstance(old_plate, int) else None
                 self._forget(key)
                 self._tombstone(version, key, gone)
@@ -201,7 +201,11 @@ class DashboardHub:
                 continue
             plate = projection.plate_of(key)
             watched = bool(self._everywhere) or (plate is not None and plate in self._by_plate)
-            fragment = orjson.dumps({"key": key, "v": version, "value": value}) if watched else None
+            fragment = (
+                orjson.dumps({"key": key, "v": version, "value": projection.view(key)})
+                if watched
+                else None
+            )
             if old_plate is not _MISSING and old_plate != plate:
                 previous = old_plate if isinstance(old_plate, int) else None
                 self._forget(key)

@@ -195,3 +195,17 @@ def test_a_province_nobody_watches_is_not_encoded_while_another_is() -> None:
         "incident/inc-1",
         "province/34",
     }
+
+
+def test_has_agrees_with_view_for_every_key_a_batch_touches() -> None:
+    """The hub decides removals with ``has``; it must say what ``view`` would."""
+    projection = Coordination(closed_retention=0)
+    log = Log()
+    touched: set[str] = set()
+    touched |= projection.apply(log.call(1, 34))
+    touched |= projection.apply(log.call(2, None))
+    touched |= projection.apply(log.status(1, 34, IncidentStatus.NEW, IncidentStatus.CANCELLED))
+    touched |= {"unit/none", "province/99", "incident/none", "other"}
+    assert "incident/inc-1" in touched
+    for key in touched:
+        assert projection.has(key) == (projection.view(key) is not None), key
