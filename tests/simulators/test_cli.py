@@ -29,7 +29,7 @@ def test_bench_replay_prints_start_time(capsys: pytest.CaptureFixture[str]) -> N
     assert result["events"] == 2000
     assert result["start_s"] > 0
     assert result["spine_rebuild_s"] > 0
-    assert 0 < result["empty_start_s"]
+    assert result["empty_start_s"] > 0
     assert result["fold_events_per_s"] > 0
 
 
