@@ -107,9 +107,14 @@ class EnginePort(Intake, Protocol):
         ...
 
     async def act(
-        self, incident_id: str, command: IncidentAction, principal: Principal
+        self,
+        incident_id: str,
+        command: IncidentAction,
+        principal: Principal,
+        *,
+        also: Sequence[Event] = (),
     ) -> list[Recorded]:
-        """An operator's action on an incident."""
+        """An operator's action on an incident (with ``also`` committed in the same append)."""
         ...
 
 

@@ -217,9 +217,19 @@ class Engine:
         return incident
 
     async def act(
-        self, incident_id: str, command: IncidentAction, principal: Principal
+        self,
+        incident_id: str,
+        command: IncidentAction,
+        principal: Principal,
+        *,
+        also: Sequence[Event] = (),
     ) -> list[Recorded]:
-        """Apply an operator's action; returns the committed events (or the original ones)."""
+        """Apply an operator's action; returns the committed events (or the original ones).
+
+        ``also`` are events a package decided together with the action (the unit and its
+        order with ``dispatch``): they are appended with the action's events, so both commit
+        or neither does.
+        """
         incident = self.incident(incident_id)
         principal.require_incident_action(incident.plate)
         key = command.idempotency_key
@@ -241,6 +251,7 @@ class Engine:
             events = decide_action(
                 incident, command, now=self.clock.now(), target=target, placement=placement
             )
+            events = [*events, *also]
             seqs = await self.log.append(events)
         return [Recorded(seq, event) for seq, event in zip(seqs, events, strict=True)]
 

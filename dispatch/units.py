@@ -595,8 +595,9 @@ class UnitsService:
         """Send a unit: the recommended one, or another with the dispatcher's reason.
 
         Commits ``UnitDispatched`` (with the recommended flag and the travel time), the
-        override if any and ``UnitOrderSent``, moves the incident to ``dispatched`` through
-        ``engine.act`` when it was not yet, and only then sends the order to the device.
+        override if any and ``UnitOrderSent``, together with the incident's move to
+        ``dispatched`` (``engine.act``) when it was not yet there: one append, so a store
+        failure leaves neither. Only then is the order sent to the device.
         """
         incident = self._incident(incident_id)
         principal.require_incident_action(incident.plate)
@@ -618,16 +619,6 @@ class UnitsService:
             if not recommended and not override_reason:
                 raise UnitRefused("another unit is recommended: give an override_reason")
             now = self.engine.clock.now()
-            if incident.status in _BEFORE_DISPATCH:
-                await self.engine.act(
-                    incident_id,
-                    IncidentAction(
-                        action=Action.DISPATCH,
-                        actor=principal.subject,
-                        reason=f"unit {unit_id} sent",
-                    ),
-                    principal,
-                )
             order_id = _new_order_id()
             events: list[Event] = [
                 UnitDispatched(
@@ -662,7 +653,20 @@ class UnitsService:
                     deadline=now + timedelta(seconds=self.settings.order_ack_s),
                 )
             )
-            records = await self.engine.record(events)
+            if incident.status in _BEFORE_DISPATCH:  # the status and the unit: one commit
+                committed = await self.engine.act(
+                    incident_id,
+                    IncidentAction(
+                        action=Action.DISPATCH,
+                        actor=principal.subject,
+                        reason=f"unit {unit_id} sent",
+                    ),
+                    principal,
+                    also=events,
+                )
+                records = committed[len(committed) - len(events) :]
+            else:
+                records = await self.engine.record(events)
         order = self.orders.orders[order_id]
         if self.sender is not None:
             self.sender.send_order(unit_id, self.order_payload(order, incident))

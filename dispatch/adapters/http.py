@@ -20,6 +20,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 from pydantic import BaseModel, ValidationError
 
 from dispatch.adapters.schemas import ActionIn, CallBatchIn, CallIn
+from dispatch.adapters.store import StoreError
 from dispatch.adapters.views import call_json, incident_json, snapshot_json
 from dispatch.adapters.ws import Broadcaster
 from dispatch.core.decide import CommandRefused
@@ -147,6 +148,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except CommandRefused as exc:
         metrics.rejected.labels("refused").inc()
         return error_response(409, "refused", str(exc))
+    except StoreError:
+        # nothing was committed: the client may retry (with its request id, idempotently)
+        metrics.rejected.labels("store_unavailable").inc()
+        return error_response(503, "store_unavailable", "the event log could not commit; retry")
 
 
 def _dev_principal(request: web.Request) -> Principal:

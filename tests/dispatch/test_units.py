@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -11,9 +12,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dispatch.adapters.http import ENGINE
+from dispatch.adapters.store import StoreError
 from dispatch.adapters.units_http import UNITS
 from dispatch.core.decide import Action
 from dispatch.model.dispatch_events import UnitOrderAcknowledged, UnitOrderSent
+from dispatch.model.events import Event, UnitDispatched
 from dispatch.model.ids import IncidentId, UnitId
 from dispatch.model.vocabulary import IncidentStatus as I
 from dispatch.model.vocabulary import UnitStatus as U
@@ -348,3 +351,38 @@ async def test_dispatch_accepts_or_overrides_and_units_move_the_lifecycle(
     assert {"unit:amb-near", "unit:amb-far"} <= movers
     reported = [e["data"]["status"] for e in events if e["event_type"] == "unit_status_reported"]
     assert reported == ["en_route", "on_scene", "on_scene"], "the resent status committed nothing"
+
+
+async def test_a_failed_dispatch_commit_leaves_neither_status_nor_unit(
+    aiohttp_client: ClientFactory, database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The incident's move to dispatched and the unit's order are one append: when the
+    store refuses it, the incident stays classified and the unit stays available."""
+    client = await aiohttp_client(units_app(database, ControlledClock()))
+    await post(client, "/api/v1/units", _unit("amb-1", 41.021, 40.521), 201)
+    incident_id = await open_incident(client, lat=41.02, lon=40.52)
+    engine = client.app[ENGINE]
+    before = engine.incident(incident_id).status
+    count = await engine.log.count()
+    real_append = engine.log.append
+
+    async def refuse_unit_events(events: Sequence[Event]) -> list[int]:
+        if any(isinstance(event, UnitDispatched) for event in events):
+            raise StoreError("the event log could not commit")
+        return await real_append(events)
+
+    monkeypatch.setattr(engine.log, "append", refuse_unit_events)
+    failed = await client.post(
+        f"/api/v1/incidents/{incident_id}/dispatch", json={"unit_id": "amb-1"}
+    )
+    assert failed.status == 503
+    assert engine.incident(incident_id).status is before is I.CLASSIFIED
+    assert await engine.log.count() == count
+    monkeypatch.setattr(engine.log, "append", real_append)
+    sent = await post(
+        client, f"/api/v1/incidents/{incident_id}/dispatch", {"unit_id": "amb-1"}, 201
+    )
+    assert sent["recommended"] is True
+    assert engine.incident(incident_id).status is I.DISPATCHED
+    kinds = [e["event_type"] for e in await timeline(client, incident_id)]
+    assert kinds[-3:] == ["incident_status_changed", "unit_dispatched", "unit_order_sent"]
