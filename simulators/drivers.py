@@ -274,6 +274,10 @@ class OperatorStats:
     queued: int = 0
     refused: int = 0
     deferred_by_outage: int = 0
+    dispatched: int = 0
+    """Units sent to queued incidents (the recommended one, when near enough)."""
+    no_unit: int = 0
+    """Queued incidents with no unit of their agency within reach."""
 
 
 class Operator:
@@ -290,9 +294,11 @@ class Operator:
         clock: Callable[[], float],
         rng: random.Random,
         concurrency: int = 16,
+        dispatch_within_s: float = 0.0,
     ) -> None:
         self._session = session
         self._base = base_url.rstrip("/")
+        self._dispatch_within = dispatch_within_s
         self._delay = delay_s
         self._queue_legitimate = queue_legitimate
         self._outage = outage
@@ -304,6 +310,8 @@ class Operator:
         self._order = 0
         self._concurrency = concurrency
         self.stats = OperatorStats()
+        self.acted = asyncio.Event()
+        """Set each time an operator has finished with a call (for watchers and tests)."""
 
     @property
     def backlog(self) -> int:
@@ -343,6 +351,7 @@ class Operator:
                 self._work.put_nowait((back + self._rng.uniform(*self._delay), order, spec, ack))
                 continue
             await self._act(spec, ack)
+            self.acted.set()
 
     async def _act(self, spec: CallSpec, ack: Ack) -> None:
         body: dict[str, Any]
@@ -365,6 +374,8 @@ class Operator:
             if status == 200:
                 if body["action"] == "queue":
                     self.stats.queued += 1
+                    if self._dispatch_within > 0:
+                        await self._dispatch(ack.incident_id)
                 else:
                     self.stats.unfounded += 1
                 return
@@ -374,6 +385,42 @@ class Operator:
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
         self.stats.refused += 1
+
+    async def _dispatch(self, incident_id: str) -> None:
+        """Send the recommended unit of the incident's first agency, if it is near enough.
+
+        A dispatcher's move, simplified: one unit, the recommended one, and only within
+        ``dispatch_within_s`` of travel (a unit two provinces away is not sent).
+        """
+        base = f"{self._base}/api/v1/incidents/{incident_id}"
+        try:
+            async with self._session.get(base) as response:
+                incident = await response.json() if response.status == 200 else None
+            agencies = incident["agencies"] if incident else []
+            if not agencies:
+                self.stats.no_unit += 1
+                return
+            url = f"{base}/recommendations?agency={agencies[0]}"
+            async with self._session.get(url) as response:
+                found = await response.json() if response.status == 200 else None
+            near = [
+                r
+                for r in (found or {}).get("recommendations", [])
+                if r["travel_time_s"] is not None and r["travel_time_s"] <= self._dispatch_within
+            ]
+            if not near:
+                self.stats.no_unit += 1
+                return
+            order = {"unit_id": near[0]["unit_id"]}
+            async with self._session.post(f"{base}/dispatch", json=order) as response:
+                await response.read()
+                sent = response.status == 201
+        except (aiohttp.ClientError, TimeoutError):
+            sent = False
+        if sent:
+            self.stats.dispatched += 1
+        else:
+            self.stats.refused += 1  # taken by another incident meanwhile, or unreachable
 
 
 @dataclass(slots=True)

@@ -278,6 +278,7 @@ class Simulation:
                     outage=scenario.outage,
                     clock=lambda: time.monotonic() - self.started,
                     rng=random.Random(scenario.seed + 3),
+                    dispatch_within_s=scenario.operator.dispatch_within_s,
                 )
             if scenario.ecall.transport == "mqtt" and self.mqtt is not None:
                 self.fleet = EcallFleet(
@@ -369,6 +370,8 @@ class Simulation:
                 "queued": operator.queued,
                 "refused": operator.refused,
                 "deferred_by_outage": operator.deferred_by_outage,
+                "dispatched": operator.dispatched,
+                "no_unit": operator.no_unit,
             }
             if operator
             else {},

@@ -83,6 +83,8 @@ class Operator(BaseModel):
     enabled: bool = True
     delay_s: tuple[float, float] = (1.0, 8.0)
     queue_legitimate: bool = True
+    dispatch_within_s: float = Field(default=0.0, ge=0.0, le=86_400.0)
+    """Send the recommended unit when it is at most this many seconds away (0: never)."""
 
     @model_validator(mode="after")
     def _order(self) -> Self:
