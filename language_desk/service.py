@@ -88,8 +88,9 @@ class LanguageDeskSettings:
     detection: DetectionSettings = field(default_factory=DetectionSettings)
     desk: DeskSettings = field(default_factory=DeskSettings)
     max_pending: int = 10_000
-    commit_batch: int = 64
-    """Calls decided between two commits of the desk's worker (one append for all)."""
+    commit_batch: int = 16
+    """Calls decided between two commits of the desk's worker (one append for all); small
+    enough that deciding them (~150 µs each with text) never holds the loop for long."""
     max_calls: int = 100_000
 
 
