@@ -78,5 +78,5 @@ def compose(
             development_mode=settings.development_mode,
         )
         module.install(app, context)
-    app.cleanup_ctx.append(gc_lifespan(settings.gc_freeze_interval_s))
+    app.cleanup_ctx.append(gc_lifespan(settings.gc_freeze_interval_s, settings.gc_full_every))
     return app

@@ -51,6 +51,8 @@ class Settings(BaseModel):
     shutdown_grace_s: float = Field(default=10.0, ge=0)
     access_log: bool = False
     gc_freeze_interval_s: float = Field(default=5.0, gt=0)
+    gc_full_every: int = Field(default=100, ge=1, le=100_000)
+    """Young (generation 1) collections before a full one is considered (CPython: 10)."""
     mqtt_url: str | None = None
     embedded_broker: bool = True
     mqtt_host: str = "127.0.0.1"
