@@ -15,7 +15,7 @@ from simulators.scenario import bundled_names, load_scenario
 
 def _demo(args: argparse.Namespace) -> int:
     from simulators.demo import run_demo  # noqa: PLC0415 - the engine only for this command
-    from simulators.host import settings_from  # noqa: PLC0415 - same
+    from simulators.host import run_on_engine_loop, settings_from  # noqa: PLC0415 - same
 
     try:
         scenario = load_scenario(args.scenario).with_overrides(
@@ -29,7 +29,7 @@ def _demo(args: argparse.Namespace) -> int:
     except (SimulatorError, ValueError) as exc:
         print(f"ng112 demo: {exc}", file=sys.stderr)
         return 2
-    return asyncio.run(run_demo(settings, scenario))
+    return run_on_engine_loop(run_demo(settings, scenario), settings)
 
 
 def _simulate(args: argparse.Namespace) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ from typing import Any
 from aiohttp import web
 
 from dispatch.adapters.store import EventLog, create_engine
+from dispatch.app import event_loop
 from dispatch.app.runner import start_site
 from dispatch.app.settings import Settings, load_settings
 from dispatch.model.centres import provincial_centre
@@ -46,6 +47,11 @@ def settings_from(
 ) -> Settings:
     """Settings as ``ng112 serve`` builds them: TOML file, environment, then options."""
     return load_settings(config_file=config, environ=environ, overrides=overrides)
+
+
+def run_on_engine_loop(main: Coroutine[Any, Any, int], settings: Settings) -> int:
+    """Run ``main`` on the event loop the engine's settings choose (uvloop by default)."""
+    return event_loop.run(main, settings.event_loop)
 
 
 async def start_engine(settings: Settings) -> tuple[web.AppRunner, str]:

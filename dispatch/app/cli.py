@@ -16,7 +16,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from dispatch.app import bench_log
+from dispatch.app import bench_log, event_loop
 from dispatch.app.settings import Settings, load_settings
 
 logger = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ def _serve(args: argparse.Namespace) -> int:
     from dispatch.app.runner import run_server  # noqa: PLC0415 - heavy imports only for serve
 
     settings = _settings_from(args)
-    return asyncio.run(run_server(settings))
+    return event_loop.run(run_server(settings), settings.event_loop)
 
 
 def _events_tail(args: argparse.Namespace) -> int:

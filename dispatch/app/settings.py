@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from dispatch.app.event_loop import EventLoopName
 from dispatch.model.vocabulary import Agency, Role
 
 
@@ -53,6 +54,8 @@ class Settings(BaseModel):
     gc_freeze_interval_s: float = Field(default=5.0, gt=0)
     gc_full_every: int = Field(default=100, ge=1, le=100_000)
     """Young (generation 1) collections before a full one is considered (CPython: 10)."""
+    event_loop: EventLoopName = "uvloop"
+    """``uvloop`` (asyncio's loop where uvloop is not installed) or ``asyncio``."""
     mqtt_url: str | None = None
     embedded_broker: bool = True
     mqtt_host: str = "127.0.0.1"
@@ -76,6 +79,7 @@ _ENV = {
     "NG112_DB_SCHEMA": "db_schema",
     "NG112_MQTT_URL": "mqtt_url",
     "NG112_MQTT_PORT": "mqtt_port",
+    "NG112_EVENT_LOOP": "event_loop",
     "NG112_BOUNDARIES": "boundaries",
 }
 
