@@ -4,7 +4,8 @@ For each offered rate and each engine mode (group commit on, then off: one commi
 call), the benchmark starts an engine process (``python -m dispatch serve`` on a free
 loopback port with a temporary SQLite log, unless ``--url`` names a running one), then:
 
-- load generators in ``--workers`` separate processes post calls at the rate
+- load generators in ``--workers`` separate processes (on uvloop, like the engine) post
+  calls at the rate
   (population-weighted, the normal-day generator) and retry with the same
   ``client_request_id`` until acknowledged;
 - this process is the dashboard: a websocket client on ``/api/v1/stream`` noting when
@@ -39,6 +40,7 @@ from typing import Any
 
 import aiohttp
 import psutil
+import uvloop
 
 from simulators.drivers import BatchSender, CallSender, Sender, StreamWatcher
 from simulators.errors import EngineUnavailable
@@ -121,7 +123,7 @@ def _worker(
 ) -> dict[str, Any]:
     """One load-generator process: offers its share of the calls, returns the acks."""
     scenario = Scenario.model_validate_json(scenario_json)
-    return asyncio.run(_worker_async(url, scenario, index, duration_s, batch))
+    return uvloop.run(_worker_async(url, scenario, index, duration_s, batch))
 
 
 async def _worker_async(
