@@ -14,13 +14,34 @@ frozen is not, which for projections that live as long as the process is the tra
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 
 from aiohttp import web
 
 logger = logging.getLogger(__name__)
+
+
+@contextlib.contextmanager
+def bulk_load() -> Iterator[None]:
+    """No collections while the log is replayed; what the replay built is frozen after.
+
+    Replaying builds millions of long-lived objects and almost no garbage, yet each young
+    collection walks what was allocated since the last one and the full ones walk all of
+    it: a fifth of the start-up time went to the collector. With collections off, the
+    objects wait in the young generation and :func:`gc.freeze` moves them out in one
+    splice, before anything walks them.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
 
 
 def freeze_survivors() -> None:

@@ -8,6 +8,7 @@ boundaries, streams, channels), so they close in reverse. Long-lived loops run i
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -18,6 +19,7 @@ from aiohttp import web
 from dispatch.adapters import http
 from dispatch.adapters.store import EventLog, create_engine
 from dispatch.adapters.ws import Broadcaster
+from dispatch.app.gc_tuning import bulk_load
 from dispatch.app.openapi import openapi_document
 from dispatch.app.settings import Settings
 from dispatch.model.access import Principal
@@ -81,7 +83,8 @@ def build_app(
     async def store_lifespan(app: web.Application) -> AsyncIterator[None]:
         started = time.perf_counter()
         await log.open()
-        replayed = await engine.rebuild()
+        with bulk_load():
+            replayed = await engine.rebuild()
         logger.info(
             "event log open: %d events replayed in %.2f s", replayed, time.perf_counter() - started
         )
@@ -103,6 +106,7 @@ def build_app(
                         await writer
                 await log.drain()
         await db_engine.dispose()
+        gc.unfreeze()  # what the replay froze is the collector's again (tests start many apps)
 
     app.cleanup_ctx.append(store_lifespan)
     for lifespan in extra_lifespans:

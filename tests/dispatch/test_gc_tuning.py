@@ -7,7 +7,7 @@ import gc
 
 from aiohttp import web
 
-from dispatch.app.gc_tuning import freeze_survivors, gc_lifespan
+from dispatch.app.gc_tuning import bulk_load, freeze_survivors, gc_lifespan
 
 
 def test_freeze_moves_survivors_to_the_permanent_generation() -> None:
@@ -38,3 +38,34 @@ async def test_the_lifespan_makes_full_collections_rare_and_restores_the_thresho
             await running.__anext__()
     assert gc.get_threshold() == before
     assert gc.get_freeze_count() == 0
+
+
+def test_a_bulk_load_collects_nothing_and_freezes_what_it_built() -> None:
+    """While the log is replayed nothing is collected; after it, what it built is frozen
+    and the collector is as it was (on, or off if it was off)."""
+    collections: list[int] = []
+
+    def count(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            collections.append(info["generation"])
+
+    gc.callbacks.append(count)
+    try:
+        before = gc.get_freeze_count()
+        with bulk_load():
+            built = [{"seq": i, "payload": [i]} for i in range(200_000)]
+            assert not gc.isenabled()
+        assert collections == []
+        assert gc.isenabled()
+        assert gc.get_freeze_count() >= before + 2 * len(built)
+    finally:
+        gc.callbacks.remove(count)
+        gc.unfreeze()
+    gc.disable()
+    try:
+        with bulk_load():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+        gc.unfreeze()
