@@ -91,7 +91,7 @@ async def _progress(simulation: Simulation, url: str, stop: asyncio.Event) -> No
                 )
             line += f" | on stream {simulation.watcher.stats.calls_seen}"
             if operator is not None:
-                line += f" | operator backlog {operator.backlog}"
+                line += f" | with call-takers {operator.backlog}"  # incl. handling time
                 if operator.stats.dispatched:
                     line += f" | units sent {operator.stats.dispatched}"
             print(line, flush=True)

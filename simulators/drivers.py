@@ -315,7 +315,7 @@ class Operator:
 
     @property
     def backlog(self) -> int:
-        """Calls waiting for an operator."""
+        """Calls not yet picked up (steadily about the arrival rate times the handling delay)."""
         return self._work.qsize()
 
     def take(self, spec: CallSpec, ack: Ack) -> None:
