@@ -31,18 +31,17 @@ engine returns the committed call, and the eCall events are written then.
 
 from __future__ import annotations
 
-import asyncio
 import enum
 import re
 from collections import Counter
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
 
 from dispatch.core.decide import ReceiveCall
 from dispatch.core.projections import Recorded
+from dispatch.locks import KeyedLocks
 from dispatch.model.access import Principal
 from dispatch.model.centres import CENTRAL_DESK, provincial_centre
 from dispatch.model.events import CallLocated, Event
@@ -362,27 +361,6 @@ class EcallLedger:
 # -- the service ----------------------------------------------------------------------------
 
 
-class _VehicleLocks:
-    """One lock per VIN so a vehicle's MSDs are handled in order; dropped when idle."""
-
-    def __init__(self) -> None:
-        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
-
-    @asynccontextmanager
-    async def hold(self, vin: str) -> AsyncIterator[None]:
-        lock, users = self._locks.get(vin, (asyncio.Lock(), 0))
-        self._locks[vin] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._locks[vin]
-            if users == 1:
-                del self._locks[vin]
-            else:
-                self._locks[vin] = (lock, users - 1)
-
-
 _STATUS_OF: Final[dict[type[Event], AckStatus]] = {
     EcallCaseOpened: AckStatus.ACCEPTED,
     EcallMsdUpdated: AckStatus.UPDATED,
@@ -404,7 +382,7 @@ class EcallService:
         #: answers given, by (transport, status); rejections by code (for /metrics)
         self.answers: Counter[tuple[str, str]] = Counter()
         self.rejections: Counter[str] = Counter()
-        self._locks = _VehicleLocks()
+        self._locks = KeyedLocks()  # one per VIN: a vehicle's MSDs in order
         engine.subscribe(self.ledger.apply)
 
     async def ingest(
