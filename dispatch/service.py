@@ -83,35 +83,8 @@ class Engine:
 
     async def receive_call(self, command: ReceiveCall, principal: Principal) -> CallAck:
         """Commit a new call and its incident; a retry returns the original ack."""
-        principal.require_ingest()
-        key = command.idempotency_key
-        if key is not None:
-            known = self._known_call(key)
-            if known is not None:
-                return known
-            pending = self._in_flight.get(key)
-            if pending is not None:
-                original = await asyncio.shield(pending)
-                return CallAck(
-                    call_id=original.call_id,
-                    incident_id=original.incident_id,
-                    seq=original.seq,
-                    duplicate=True,
-                )
-            future: asyncio.Future[CallAck] = asyncio.get_running_loop().create_future()
-            self._in_flight[key] = future
-            try:
-                ack = await self._commit_call(command)
-            except BaseException as exc:
-                future.set_exception(exc)
-                future.exception()  # mark retrieved: the retry, if any, re-raises it
-                raise
-            else:
-                future.set_result(ack)
-                return ack
-            finally:
-                del self._in_flight[key]
-        return await self._commit_call(command)
+        (ack,) = await self.receive_calls([command], principal)
+        return ack
 
     def _known_call(self, key: str) -> CallAck | None:
         original = self.state.original(key)
@@ -127,10 +100,10 @@ class Engine:
     async def receive_calls(
         self, commands: Sequence[ReceiveCall], principal: Principal
     ) -> list[CallAck]:
-        """Commit a gateway's batch of calls in one append; acks in the commands' order.
+        """Commit calls (a gateway's batch, or one) in one append; acks in the commands' order.
 
-        Each call is decided as :meth:`receive_call` would; retries (a known or in-flight
-        ``client_request_id``, also twice in one batch) get the original ack. The new calls'
+        Retries (a known or in-flight ``client_request_id``, also twice in one batch) get
+        the original ack with ``duplicate`` set. The new calls'
         events are appended together, so they commit together or not at all: on a store
         failure nothing is acknowledged and the gateway resends the batch.
         """
@@ -201,11 +174,6 @@ class Engine:
             now=self.clock.now(),
         )
         return events, call_id, incident_id
-
-    async def _commit_call(self, command: ReceiveCall) -> CallAck:
-        events, call_id, incident_id = self._decide_call(command)
-        seqs = await self.log.append(events)
-        return CallAck(call_id=call_id, incident_id=incident_id, seq=seqs[0])
 
     # -- incidents ------------------------------------------------------------------------
 

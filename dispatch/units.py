@@ -664,7 +664,7 @@ class UnitsService:
                     principal,
                     also=events,
                 )
-                records = committed[len(committed) - len(events) :]
+                records = committed[-len(events) :]
             else:
                 records = await self.engine.record(events)
         order = self.orders.orders[order_id]
