@@ -9,15 +9,38 @@ It also times the spine's own fold alone (``Engine.rebuild`` without package
 listeners), to show where start-up time goes. The
 target is 10 million events in at most 60 s: ``ng112 bench replay --events 10000000``
 (writing them takes several minutes and a few GB of disk).
+
+``--from PATH`` times the start on an existing SQLite event log instead, one the real
+engine wrote (the demo's log under ``./var``, a centre's backup): nothing is written,
+the file (with its ``-wal`` and ``-shm``) is copied into the temporary folder and the
+engine starts on the copy, so the original is never modified (start-up runs migrations).
+Copy a live engine's log only through a backup, or stop the engine first: a byte copy
+taken while it writes may be torn. The JSON has the same keys either way: ``source`` is
+``synthetic`` or ``file``, ``write_s`` and ``write_events_per_s`` are null when nothing
+was written, and ``event_types`` gives the most frequent event types with their counts.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import tempfile
+from pathlib import Path
 from typing import Any
 
-from simulators.host import settings_from, temp_sqlite, time_rebuild, time_start, write_log
+from simulators.errors import SimulatorError
+from simulators.host import (
+    copy_sqlite_log,
+    log_contents,
+    settings_from,
+    temp_sqlite,
+    time_rebuild,
+    time_start,
+    write_log,
+)
+
+DEFAULT_EVENTS = 200_000
+TOP_EVENT_TYPES = 10
 
 
 async def _start_s(db: str) -> float:
@@ -30,25 +53,70 @@ async def _start_s(db: str) -> float:
 
 
 async def run_replay(args: argparse.Namespace) -> dict[str, Any]:
-    """Write, then time the start; returns the figures."""
+    """Write (or copy ``--from``), then time the start; returns the figures.
+
+    Raises :class:`SimulatorError` for options that do not go together, and for a
+    ``--from`` file that is missing, not an ng112 event log, or holds no events.
+    """
+    source: Path | None = args.from_path
+    if source is not None and (args.events is not None or args.db is not None):
+        msg = "--from times an existing log: --events and --db do not apply"
+        raise SimulatorError(msg)
     with tempfile.TemporaryDirectory(prefix="ng112-replay-") as folder:
-        empty_s = await _start_s(temp_sqlite(folder))  # boundaries, models: no events
-        db = args.db or temp_sqlite(folder)
-        write_s = await write_log(db, args.events)
+        written = 0  # nothing is written when timing a file
+        write_s: float | None = None
+        if source is None:
+            empty_s = await _start_s(temp_sqlite(folder))  # boundaries, models: no events
+            db = args.db or temp_sqlite(folder)
+            written = DEFAULT_EVENTS if args.events is None else args.events
+            write_s = await write_log(db, written)
+            contents = await log_contents(db)
+        else:
+            db = await asyncio.to_thread(copy_sqlite_log, source, folder)
+            contents = await log_contents(db)
+            if contents.events == 0:
+                msg = f"{source}: the log holds no events, there is nothing to replay"
+                raise SimulatorError(msg)
+            empty_s = await _start_s(temp_sqlite(folder))
         rebuild_s = await time_rebuild(db)
         start_s = await _start_s(db)
+    return _figures(
+        source="synthetic" if source is None else "file",
+        events=contents.events,
+        event_types=dict(contents.by_type[:TOP_EVENT_TYPES]),
+        written=written,
+        write_s=write_s,
+        empty_s=empty_s,
+        rebuild_s=rebuild_s,
+        start_s=start_s,
+    )
+
+
+def _figures(
+    *,
+    source: str,
+    events: int,
+    event_types: dict[str, int],
+    written: int,
+    write_s: float | None,
+    empty_s: float,
+    rebuild_s: float,
+    start_s: float,
+) -> dict[str, Any]:
     folding_s = max(start_s - empty_s, 1e-9)
     return {
         "bench": "replay",
-        "events": args.events,
-        "write_s": round(write_s, 2),
-        "write_events_per_s": round(args.events / write_s),
+        "source": source,
+        "events": events,
+        "event_types": event_types,
+        "write_s": None if write_s is None else round(write_s, 2),
+        "write_events_per_s": None if write_s is None else round(written / write_s),
         "start_s": round(start_s, 2),
-        "replay_events_per_s": round(args.events / start_s),
+        "replay_events_per_s": round(events / start_s),
         "empty_start_s": round(empty_s, 2),
-        "fold_events_per_s": round(args.events / folding_s),
-        "projected_10m_s": round(empty_s + folding_s * 10_000_000 / args.events, 1),
+        "fold_events_per_s": round(events / folding_s),
+        "projected_10m_s": round(empty_s + folding_s * 10_000_000 / events, 1),
         "spine_rebuild_s": round(rebuild_s, 2),
-        "spine_events_per_s": round(args.events / rebuild_s),
-        "spine_projected_10m_s": round(rebuild_s * 10_000_000 / args.events, 1),
+        "spine_events_per_s": round(events / rebuild_s),
+        "spine_projected_10m_s": round(rebuild_s * 10_000_000 / events, 1),
     }

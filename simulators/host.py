@@ -1,24 +1,28 @@
 """Hosting an engine for the demo and the replay benchmark (the composition seam).
 
 This is the one simulators module that imports the engine itself (``dispatch.app`` to
-start it in-process, ``dispatch.adapters.store`` to write a log for the replay
-benchmark); the traffic generators and drivers speak only HTTP, MQTT and websockets.
+start it in-process, ``dispatch.adapters.store`` to write, copy and read a log for the
+replay benchmark); the traffic generators and drivers speak only HTTP, MQTT and websockets.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
+import shutil
+import sqlite3
 import time
 import uuid
 from collections.abc import Coroutine, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
-from dispatch.adapters.store import EventLog, create_engine
+from dispatch.adapters.store import EventLog, create_engine, events_table
 from dispatch.app import event_loop
 from dispatch.app.gc_tuning import bulk_load
 from dispatch.app.runner import start_site
@@ -29,9 +33,13 @@ from dispatch.model.ids import new_call_id, new_incident_id
 from dispatch.model.values import Caller, Location
 from dispatch.model.vocabulary import Channel
 from dispatch.service import Engine
+from simulators.errors import SimulatorError
 
 __all__ = [
+    "LogContents",
     "Settings",
+    "copy_sqlite_log",
+    "log_contents",
     "settings_from",
     "start_engine",
     "temp_sqlite",
@@ -147,3 +155,85 @@ async def time_rebuild(db_url: str) -> float:
     gc.unfreeze()  # this process goes on to start an engine of its own
     await engine.dispose()
     return elapsed
+
+
+_SQLITE_HEADER = b"SQLite format 3\x00"
+_SIDE_FILES = ("-wal", "-shm")  # SQLite's write-ahead log and its index, beside the file
+
+
+def copy_sqlite_log(source: Path, folder: str) -> str:
+    """Copy an SQLite event log, with its ``-wal`` and ``-shm``, into ``folder``.
+
+    Returns the copy's URL. The original is only read (its first bytes, then a byte copy):
+    start-up runs migrations and may write, so it runs on the copy. Raises
+    :class:`SimulatorError` when ``source`` is missing, not a file, not SQLite, or not an
+    ng112 event log (no ``events`` table with the log's columns, or no migration record).
+    """
+    if not source.exists():
+        msg = f"{source}: no such file"
+        raise SimulatorError(msg)
+    if not source.is_file():
+        msg = f"{source}: not a file"
+        raise SimulatorError(msg)
+    copy = Path(folder) / f"from-{uuid.uuid4().hex[:8]}.db"
+    try:
+        with source.open("rb") as file:
+            header = file.read(len(_SQLITE_HEADER))
+        if header == _SQLITE_HEADER:
+            shutil.copyfile(source, copy)  # contents only: a read-only original, a writable copy
+            for suffix in _SIDE_FILES:
+                side = source.with_name(source.name + suffix)
+                if side.is_file():
+                    shutil.copyfile(side, copy.with_name(copy.name + suffix))
+    except OSError as exc:
+        msg = f"{source}: cannot be copied ({exc.strerror})"
+        raise SimulatorError(msg) from exc
+    if header != _SQLITE_HEADER:
+        msg = f"{source}: not an SQLite database, so not an ng112 event log"
+        raise SimulatorError(msg)
+    _check_event_log(copy, source)
+    return f"sqlite+aiosqlite:///{copy}"
+
+
+def _check_event_log(copy: Path, source: Path) -> None:
+    try:
+        with contextlib.closing(sqlite3.connect(copy)) as conn:
+            tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+            columns = {row[1] for row in conn.execute("PRAGMA table_info(events)")}
+    except sqlite3.DatabaseError as exc:
+        msg = f"{source}: not a readable SQLite database ({exc})"
+        raise SimulatorError(msg) from exc
+    if "events" not in tables:
+        msg = f"{source}: not an ng112 event log (no events table)"
+        raise SimulatorError(msg)
+    missing = sorted(set(events_table.columns.keys()) - columns)
+    if missing:
+        msg = f"{source}: not an ng112 event log (events table lacks {', '.join(missing)})"
+        raise SimulatorError(msg)
+    if "alembic_version" not in tables:
+        msg = f"{source}: not an ng112 event log (no alembic_version table: never migrated)"
+        raise SimulatorError(msg)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LogContents:
+    """How many events a log holds, and how many of each type, most frequent first."""
+
+    events: int
+    by_type: tuple[tuple[str, int], ...]
+
+
+async def log_contents(db_url: str) -> LogContents:
+    """Count a log's events by type (one scan of the ``events`` table)."""
+    engine = create_engine(db_url)
+    try:
+        async with engine.connect() as conn:
+            result = await conn.exec_driver_sql(
+                "SELECT event_type, count(*) FROM events GROUP BY event_type"
+            )
+            found: list[Any] = list(result.fetchall())  # (event_type, count) pairs
+    finally:
+        await engine.dispose()
+    rows = [(str(event_type), int(count)) for event_type, count in found]
+    rows.sort(key=lambda row: (-row[1], row[0]))
+    return LogContents(events=sum(count for _, count in rows), by_type=tuple(rows))

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import json
+import shutil
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 from simulators.cli import register, register_bench
+from simulators.host import write_log
 
 pytestmark = pytest.mark.integration
 
@@ -27,10 +34,164 @@ def test_bench_replay_prints_start_time(capsys: pytest.CaptureFixture[str]) -> N
     assert args.handler(args) == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert result["events"] == 2000
+    assert result["source"] == "synthetic"
+    assert result["event_types"] == {"call_received": 1000, "incident_opened": 1000}
+    assert result["write_s"] > 0
+    assert result["write_events_per_s"] > 0
     assert result["start_s"] > 0
     assert result["spine_rebuild_s"] > 0
     assert result["empty_start_s"] > 0
     assert result["fold_events_per_s"] > 0
+
+
+def _sqlite_url(path: Path) -> str:
+    return f"sqlite+aiosqlite:///{path}"
+
+
+def _engine_log(path: Path, events: int) -> Path:
+    """A log migrated and written by the engine's own event log (``events`` may be 0)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    asyncio.run(write_log(_sqlite_url(path), events))
+    return path
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {file.name: file.read_bytes() for file in sorted(folder.iterdir())}
+
+
+def _count_events(path: Path) -> int:
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        return int(conn.execute("SELECT count(*) FROM events").fetchone()[0])
+
+
+def test_bench_replay_from_times_a_copy_of_an_engine_log(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--from`` counts the file's events, writes nothing and leaves the file as it was."""
+    log = _engine_log(tmp_path / "centre" / "ng112.db", 600)
+    before = _snapshot(log.parent)
+    args = _parser().parse_args(["bench", "replay", "--from", str(log)])
+    assert args.handler(args) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert f"read from a copy of {log}" in lines[0]
+    result = json.loads(lines[-1])
+    assert result["source"] == "file"
+    assert result["events"] == 600
+    assert result["event_types"] == {"call_received": 300, "incident_opened": 300}
+    assert result["write_s"] is None
+    assert result["write_events_per_s"] is None
+    assert result["start_s"] > 0
+    assert result["spine_events_per_s"] > 0
+    assert _snapshot(log.parent) == before  # same files, byte for byte: no -wal, no -shm
+
+
+def test_bench_replay_from_copies_the_write_ahead_log(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Events still only in the file's ``-wal`` are counted and replayed from the copy."""
+    log = _engine_log(tmp_path / "centre" / "ng112.db", 0)
+    with contextlib.closing(sqlite3.connect(log)) as reader:
+        # An open reader keeps the engine's close from checkpointing the WAL into the file.
+        reader.execute("SELECT count(*) FROM events").fetchone()
+        asyncio.run(write_log(_sqlite_url(log), 400))
+        main_file_only = tmp_path / "main-only.db"
+        shutil.copyfile(log, main_file_only)
+        assert _count_events(main_file_only) == 0  # the 400 events are in ng112.db-wal
+        before = _snapshot(log.parent)
+        assert set(before) == {"ng112.db", "ng112.db-wal", "ng112.db-shm"}
+        args = _parser().parse_args(["bench", "replay", "--from", str(log)])
+        assert args.handler(args) == 0
+        assert _snapshot(log.parent) == before
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["events"] == 400
+    assert result["source"] == "file"
+
+
+def _text_file(tmp_path: Path) -> Path:
+    path = tmp_path / "notes.db"
+    path.write_text("not a database\n", encoding="utf-8")
+    return path
+
+
+def _sqlite_file(name: str, table: str) -> Callable[[Path], Path]:
+    """Makes an SQLite file another program could have written, holding one table."""
+
+    def make(tmp_path: Path) -> Path:
+        path = tmp_path / name
+        with contextlib.closing(sqlite3.connect(path)) as conn:
+            conn.execute(f"CREATE TABLE {table}")
+            conn.commit()
+        return path
+
+    return make
+
+
+@pytest.mark.parametrize(
+    ("make", "reason"),
+    [
+        (lambda tmp_path: tmp_path / "missing.db", "no such file"),
+        (lambda tmp_path: tmp_path, "not a file"),
+        (_text_file, "not an SQLite database, so not an ng112 event log"),
+        (
+            _sqlite_file("other.db", "readings (value REAL)"),
+            "not an ng112 event log (no events table)",
+        ),
+        (
+            _sqlite_file("calendar.db", "events (id INTEGER PRIMARY KEY, title TEXT)"),
+            "not an ng112 event log (events table lacks event_type,",
+        ),
+        (
+            _sqlite_file(
+                "unmigrated.db",
+                "events (seq, event_type, schema_version, occurred_at, recorded_at,"
+                " idempotency_key, subject, plate, payload)",
+            ),
+            "not an ng112 event log (no alembic_version table: never migrated)",
+        ),
+        (
+            lambda tmp_path: _engine_log(tmp_path / "empty.db", 0),
+            "the log holds no events, there is nothing to replay",
+        ),
+    ],
+    ids=[
+        "missing",
+        "directory",
+        "text",
+        "other-sqlite",
+        "foreign-events",
+        "unmigrated",
+        "empty-log",
+    ],
+)
+def test_bench_replay_from_refuses_what_is_not_an_event_log(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    make: Callable[[Path], Path],
+    reason: str,
+) -> None:
+    """A missing path or a file that is no ng112 log: one line on stderr, exit 2, untouched."""
+    path = make(tmp_path)
+    before = _snapshot(tmp_path)
+    args = _parser().parse_args(["bench", "replay", "--from", str(path)])
+    assert args.handler(args) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith(f"ng112 bench replay: {path}: {reason}")
+    assert captured.err.endswith("\n")
+    assert captured.err.count("\n") == 1
+    assert _snapshot(tmp_path) == before
+
+
+def test_bench_replay_from_refuses_write_options(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--from`` with ``--events`` is refused before anything runs."""
+    log = _engine_log(tmp_path / "ng112.db", 10)
+    args = _parser().parse_args(["bench", "replay", "--from", str(log), "--events", "5"])
+    assert args.handler(args) == 2
+    assert capsys.readouterr().err == (
+        "ng112 bench replay: --from times an existing log: --events and --db do not apply\n"
+    )
 
 
 def test_bench_surge_reports_zero_loss(capsys: pytest.CaptureFixture[str]) -> None:
