@@ -6,7 +6,7 @@ channel packages call the service through :class:`Intake`. Nothing here does I/O
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -102,8 +102,23 @@ class EnginePort(Intake, Protocol):
         """The engine's locator."""
         ...
 
-    def subscribe(self, listener: Callable[[Sequence[Recorded]], None]) -> None:
-        """Call ``listener`` with every committed batch, in order, after commit."""
+    def subscribe(
+        self,
+        listener: Callable[[Sequence[Recorded]], None],
+        *,
+        replay: Callable[[Sequence[Recorded]], None] | None = None,
+        prepare: Callable[[], Awaitable[None]] | None = None,
+        rebuilt: Callable[[], None] | None = None,
+    ) -> None:
+        """Call ``listener`` with every committed batch, in order, after commit.
+
+        At start ``prepare`` is awaited, the log is folded through ``replay``
+        (``listener`` if none), then ``rebuilt`` is called once.
+        """
+        ...
+
+    async def last_recorded(self, event_type: str) -> Recorded | None:
+        """The newest committed event of a type, or ``None``."""
         ...
 
     async def act(

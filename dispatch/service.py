@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from dispatch.adapters.store import EventLog
 from dispatch.core.decide import (
@@ -52,16 +52,37 @@ class Engine:
         self._locks = KeyedLocks()
         self._in_flight: dict[str, asyncio.Future[CallAck]] = {}
         self._replay_listeners: list[Callable[[Sequence[Recorded]], None]] = []
+        self._prepare: list[Callable[[], Awaitable[None]]] = []
+        self._rebuilt: list[Callable[[], None]] = []
         log.add_listener(self._apply)
 
-    def subscribe(self, listener: Callable[[Sequence[Recorded]], None]) -> None:
+    def subscribe(
+        self,
+        listener: Callable[[Sequence[Recorded]], None],
+        *,
+        replay: Callable[[Sequence[Recorded]], None] | None = None,
+        prepare: Callable[[], Awaitable[None]] | None = None,
+        rebuilt: Callable[[], None] | None = None,
+    ) -> None:
         """Call ``listener`` with every committed batch, in order, after the projections.
 
         The listener is also fed the whole log when the projections are rebuilt at
-        start, so a package's own projections come back after a restart.
+        start, so a package's own projections come back after a restart; a package whose
+        replay differs from its live fold (it applies decisions the log records instead
+        of making them again) passes that fold as ``replay``, and may ``prepare`` it (for
+        example with :meth:`last_recorded`) before the first event. ``rebuilt`` is called
+        once the whole log has been folded, before the engine takes new events.
         """
         self.log.add_listener(listener)
-        self._replay_listeners.append(listener)
+        self._replay_listeners.append(replay if replay is not None else listener)
+        if prepare is not None:
+            self._prepare.append(prepare)
+        if rebuilt is not None:
+            self._rebuilt.append(rebuilt)
+
+    async def last_recorded(self, event_type: str) -> Recorded | None:
+        """The newest committed event of a type (``event_type`` as stored), or ``None``."""
+        return await self.log.last_of_type(event_type)
 
     def _apply(self, records: Sequence[Recorded]) -> None:
         for record in records:
@@ -70,12 +91,16 @@ class Engine:
     async def rebuild(self) -> int:
         """Fold the whole log into fresh projections; returns how many events were read."""
         self.state = State()
+        for prepare in self._prepare:
+            await prepare()
         count = 0
         async for page in self.log.replay():
             self._apply(page)
             for listener in self._replay_listeners:
                 listener(page)
             count += len(page)
+        for finished in self._rebuilt:
+            finished()
         logger.info("projections rebuilt from %d events", count)
         return count
 

@@ -348,6 +348,23 @@ class EventLog:
                 with contextlib.suppress(asyncio.CancelledError):
                     await ahead
 
+    async def last_of_type(self, event_type: str) -> Recorded | None:
+        """The newest committed event of a type, or ``None`` (read backwards from the end)."""
+        query = (
+            sa.select(
+                events_table.c.seq,
+                events_table.c.event_type,
+                events_table.c.schema_version,
+                events_table.c.payload,
+            )
+            .where(events_table.c.event_type == event_type)
+            .order_by(events_table.c.seq.desc())
+            .limit(1)
+        )
+        async with self._engine.connect() as conn:
+            rows = list((await conn.execute(query)).fetchall())
+        return _decoded(rows)[0] if rows else None
+
     async def count(self) -> int:
         """How many events the log holds (tests and benchmarks)."""
         async with self._engine.connect() as conn:

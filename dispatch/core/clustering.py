@@ -626,6 +626,18 @@ class DuplicateFinder:
         if site is not None:
             self._unplace(site)
 
+    def withdraw(self, incident_id: str) -> _Site | None:
+        """Take a site out as it is (its sums kept), to :meth:`reinstate` it later."""
+        site = self._sites.pop(incident_id, None)
+        if site is not None:
+            self._unplace(site)
+        return site
+
+    def reinstate(self, site: _Site) -> None:
+        """Put a withdrawn site back exactly as it was."""
+        self._sites[site.incident.incident_id] = site
+        self._place(site)
+
     def _refresh(self, site: _Site, *, calls: int, last: datetime | None) -> OpenIncident:
         lat = site.weighted_lat / site.weight
         lon = site.weighted_lon / site.weight

@@ -81,6 +81,11 @@ class DuplicateProposed(Event):
     ``incident_id`` is the new call's own incident, ``candidate`` the open incident it
     probably duplicates; ``distance_m``, ``gate_m`` and ``score`` say why. The dispatcher
     decides: merging is the ordinary ``merge`` action.
+
+    ``searched_through`` is the last sequence number the duplicate search had folded when
+    the proposal was recorded: every new call up to it has been searched, so a replay
+    applies the recorded proposals instead of searching again, and searches only the
+    calls after the last such mark (absent in logs written before it existed).
     """
 
     call_id: CallId
@@ -89,6 +94,7 @@ class DuplicateProposed(Event):
     distance_m: float
     gate_m: float
     score: float
+    searched_through: int | None = None
 
     @property
     def subject(self) -> str | None:

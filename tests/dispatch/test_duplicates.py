@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 import random
 from collections import Counter, defaultdict
 from datetime import UTC, datetime
 
 from dispatch.adapters.http import ENGINE
+from dispatch.adapters.store import EventLog, create_engine
 from dispatch.adapters.units_http import DUPLICATES
 from dispatch.core.taxonomy import IncidentType
 from dispatch.duplicates import DuplicateDesk, ProposalState
 from dispatch.model.dispatch_events import DuplicateProposed, DuplicateRejected
-from dispatch.model.events import IncidentOpened, IncidentStatusChanged
+from dispatch.model.events import Event, IncidentOpened, IncidentStatusChanged
 from dispatch.model.ids import CallId, IncidentId
 from dispatch.model.values import Location
 from dispatch.model.vocabulary import Channel, IncidentStatus
@@ -205,3 +207,51 @@ async def test_a_rejected_proposal_stays_its_own_incident(
     await post(client, f"/api/v1/calls/{ack['call_id']}/trapped", {"count": -1}, 422)
     await post(client, "/api/v1/calls/call-nope/trapped", {"count": 2}, 404)
     await post(client, f"/api/v1/incidents/{ack['incident_id']}/duplicate/reject", {}, 409)
+
+
+async def _commit_without_engine(database: Database, *events: Event) -> int:
+    """Append as an engine would just before it stops (no package sees the events)."""
+    engine = create_engine(database.url, schema=database.schema)
+    log = EventLog(engine, group_commit=False)
+    await log.open()
+    async with asyncio.TaskGroup() as tasks:
+        writer = tasks.create_task(log.run_writer())
+        seqs = await log.append(list(events))
+        writer.cancel()
+    await engine.dispose()
+    return seqs[-1]
+
+
+async def test_a_restart_applies_recorded_proposals_and_records_the_missing_one(
+    aiohttp_client: ClientFactory, database: Database
+) -> None:
+    """Proposals come back from the log; one never recorded before the stop is recorded once."""
+    clock = ControlledClock()
+    before = await aiohttp_client(units_app(database, clock))
+    script = _earthquake(buildings=2, calls=6, seed=5)
+    for _, body in script:
+        await post(before, "/api/v1/calls", body, 202)
+    await before.app[DUPLICATES].tick(clock.now())
+    kept = {i: (p.candidate, p.state) for i, p in before.app[DUPLICATES].desk.proposals.items()}
+    assert len(kept) == 4, "two buildings, six calls"
+    assert {state for _, state in kept.values()} == {ProposalState.PROPOSED}
+    await before.close()
+    lat, lon = RIZE
+    last_seq = await _commit_without_engine(database, _opened(99, lat, lon))
+
+    after = await aiohttp_client(units_app(database, clock))
+    service = after.app[DUPLICATES]
+    again = {i: (p.candidate, p.state) for i, p in service.desk.proposals.items()}
+    missing = again.pop(IncidentId("inc-99"))
+    assert again == kept, "the recorded proposals as they were"
+    assert missing[1] is ProposalState.DUE
+    await service.tick(clock.now())
+    engine = after.app[ENGINE]
+    newest = await engine.last_recorded(DuplicateProposed.event_type)
+    assert newest is not None
+    assert isinstance(newest.event, DuplicateProposed)
+    assert newest.event.incident_id == "inc-99"
+    assert newest.event.candidate == missing[0]
+    assert newest.event.searched_through is not None
+    assert newest.event.searched_through >= last_seq, "the mark covers the last call"
+    assert await service.tick(clock.now()) == [], "recorded once"
