@@ -18,12 +18,19 @@ Copy a live engine's log only through a backup, or stop the engine first: a byte
 taken while it writes may be torn. The JSON has the same keys either way: ``source`` is
 ``synthetic`` or ``file``, ``write_s`` and ``write_events_per_s`` are null when nothing
 was written, and ``event_types`` gives the most frequent event types with their counts.
+
+Memory: the engine is also started once on the empty log and once on the full one in a
+fresh process each (:mod:`simulators.start_probe`); ``rss_mb`` is its resident memory
+when ready, ``bytes_per_event`` what the projections hold per event folded, and
+``projected_10m_rss_gb`` what 10 million such events would need at that rate.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -50,6 +57,24 @@ async def _start_s(db: str) -> float:
     start_s, runner, _url = await time_start(settings)
     await runner.cleanup()
     return start_s
+
+
+async def _probe(db: str) -> dict[str, float]:
+    """Start the engine on ``db`` in a fresh process: its start time and resident memory."""
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "simulators.start_probe",
+        db,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    out, _ = await child.communicate()
+    if child.returncode != 0:
+        msg = f"the engine did not start on the log in a fresh process (exit {child.returncode})"
+        raise SimulatorError(msg)
+    figures: dict[str, float] = json.loads(out.decode().strip().splitlines()[-1])
+    return figures
 
 
 async def run_replay(args: argparse.Namespace) -> dict[str, Any]:
@@ -80,6 +105,8 @@ async def run_replay(args: argparse.Namespace) -> dict[str, Any]:
             empty_s = await _start_s(temp_sqlite(folder))
         rebuild_s = await time_rebuild(db)
         start_s = await _start_s(db)
+        empty_probe = await _probe(temp_sqlite(folder))
+        full_probe = await _probe(db)
     return _figures(
         source="synthetic" if source is None else "file",
         events=contents.events,
@@ -89,6 +116,8 @@ async def run_replay(args: argparse.Namespace) -> dict[str, Any]:
         empty_s=empty_s,
         rebuild_s=rebuild_s,
         start_s=start_s,
+        empty_rss_mb=empty_probe["rss_mb"],
+        rss_mb=full_probe["rss_mb"],
     )
 
 
@@ -102,8 +131,11 @@ def _figures(
     empty_s: float,
     rebuild_s: float,
     start_s: float,
+    empty_rss_mb: float,
+    rss_mb: float,
 ) -> dict[str, Any]:
     folding_s = max(start_s - empty_s, 1e-9)
+    held_mb = max(rss_mb - empty_rss_mb, 0.0)
     return {
         "bench": "replay",
         "source": source,
@@ -119,4 +151,8 @@ def _figures(
         "spine_rebuild_s": round(rebuild_s, 2),
         "spine_events_per_s": round(events / rebuild_s),
         "spine_projected_10m_s": round(rebuild_s * 10_000_000 / events, 1),
+        "empty_rss_mb": round(empty_rss_mb),
+        "rss_mb": round(rss_mb),
+        "bytes_per_event": round(held_mb * 1024 * 1024 / events),
+        "projected_10m_rss_gb": round((empty_rss_mb + held_mb * 10_000_000 / events) / 1024, 1),
     }

@@ -104,7 +104,10 @@ def _bench_replay(args: argparse.Namespace) -> int:
         f" {result['start_s']} s ({result['empty_start_s']} s on an empty log; folding"
         f" {result['fold_events_per_s']:,} events/s, 10 M would take about"
         f" {result['projected_10m_s']} s); the spine alone folds it in"
-        f" {result['spine_rebuild_s']} s (10 M: about {result['spine_projected_10m_s']} s)"
+        f" {result['spine_rebuild_s']} s (10 M: about {result['spine_projected_10m_s']} s);"
+        f" resident memory {result['rss_mb']:,} MB ({result['empty_rss_mb']:,} MB empty,"
+        f" {result['bytes_per_event']:,} bytes per event: 10 M would need about"
+        f" {result['projected_10m_rss_gb']} GB)"
     )
     print(json.dumps(result))
     return 0

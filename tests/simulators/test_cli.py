@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from simulators import bench_replay, start_probe
 from simulators.cli import register, register_bench
 from simulators.host import write_log
 
@@ -42,6 +43,43 @@ def test_bench_replay_prints_start_time(capsys: pytest.CaptureFixture[str]) -> N
     assert result["spine_rebuild_s"] > 0
     assert result["empty_start_s"] > 0
     assert result["fold_events_per_s"] > 0
+    assert result["empty_rss_mb"] > 50, "a started engine holds boundaries and models"
+    assert result["rss_mb"] > 50
+    assert result["bytes_per_event"] >= 0
+    assert result["projected_10m_rss_gb"] * 1024 >= result["empty_rss_mb"] - 1
+
+
+def test_start_probe_reports_the_fresh_engine_s_memory(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The probe starts an engine on a log, reports its resident memory, and stops it."""
+    log = _engine_log(tmp_path / "log" / "ng112.db", 4000)
+    assert start_probe.main([_sqlite_url(log)]) == 0
+    figures = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert set(figures) == {"start_s", "rss_mb"}
+    assert figures["start_s"] > 0
+    assert figures["rss_mb"] > 50
+    assert start_probe.main([]) == 2
+
+
+def test_memory_per_event_is_what_the_full_log_adds_to_the_empty_start() -> None:
+    """400 MB empty, 600 MB on 100,000 events: about 2 KB per event, 20 GB for 10 M."""
+    figures = bench_replay._figures(
+        source="file",
+        events=100_000,
+        event_types={},
+        written=0,
+        write_s=None,
+        empty_s=1.0,
+        rebuild_s=0.5,
+        start_s=3.0,
+        empty_rss_mb=400.0,
+        rss_mb=600.0,
+    )
+    assert figures["bytes_per_event"] == round(200 * 1024 * 1024 / 100_000)
+    assert figures["projected_10m_rss_gb"] == round((400 + 200 * 100) / 1024, 1)
+    assert figures["fold_events_per_s"] == 50_000
+    assert figures["projected_10m_s"] == 201.0
 
 
 def _sqlite_url(path: Path) -> str:
