@@ -43,10 +43,9 @@ from __future__ import annotations
 
 import asyncio
 import enum
-import itertools
 import logging
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -60,7 +59,6 @@ from dispatch.core.call_queue import (
     OperatorState,
     OperatorView,
     QueuedCall,
-    QueueFull,
     QueueSettings,
     QueueSnapshot,
     WaitingEntry,
@@ -75,7 +73,7 @@ from dispatch.core.overflow import (
     OverflowSettings,
     WaitingAway,
     calls_to_hand_back,
-    choose_centre,
+    pick_centre,
     rings,
 )
 from dispatch.model.call_taking_events import (
@@ -218,48 +216,6 @@ class CallRecord:
         return self.target == CENTRAL_DESK and self.province != CENTRAL_DESK
 
 
-class _Statuses(Mapping[CentreId, CentreStatus]):
-    """The centres' statuses as :func:`choose_centre` reads them, computed on demand.
-
-    An administrator's "overloaded" mark counts as a queue deeper than ``overload_depth``.
-    """
-
-    def __init__(self, fold: CallTakingFold) -> None:
-        self._fold = fold
-        self._interned: dict[tuple[bool, int], CentreStatus] = {}
-        """Statuses are values: one object per (in service, depth) seen, made once."""
-
-    def __getitem__(self, centre: CentreId) -> CentreStatus:
-        fold = self._fold
-        queues = fold.queues.get(centre)
-        if queues is None:
-            raise KeyError(centre)
-        condition = fold.conditions.get(centre, CentreCondition.IN_SERVICE)
-        depth = queues.depth()
-        if condition is CentreCondition.OVERLOADED:
-            depth += fold.settings.overload_depth + 1
-        key = (condition is not CentreCondition.OUT_OF_SERVICE, depth)
-        status = self._interned.get(key)
-        if status is None:
-            status = CentreStatus(in_service=key[0], queue_depth=depth)
-            self._interned[key] = status
-        return status
-
-    def get(  # type: ignore[override]  # the one form choose_centre uses
-        self, centre: CentreId, default: CentreStatus | None = None
-    ) -> CentreStatus | None:
-        """The status, or ``default`` for an unknown centre (without Mapping's try/except)."""
-        if centre not in self._fold.queues:
-            return default
-        return self[centre]
-
-    def __iter__(self) -> Iterator[CentreId]:
-        return iter(self._fold.queues)
-
-    def __len__(self) -> int:
-        return len(self._fold.queues)
-
-
 def _seconds(at: datetime) -> float:
     return at.timestamp()
 
@@ -273,10 +229,22 @@ class CallTakingFold:
         self.overflow = self.settings.overflow_settings()
         self._rings: dict[CentreId, list[CentreId]] = {}
         """Each centre's overflow rings (configuration only: computed once per centre)."""
-        self.queues: dict[CentreId, CallQueues] = {
-            centre: CallQueues(centre=centre, settings=queue_settings) for centre in ALL_CENTRES
-        }
         self.conditions: dict[CentreId, CentreCondition] = {}
+        self._statuses: dict[CentreId, CentreStatus] = {}
+        """Each centre's status as :func:`pick_centre` reads it, kept as depths and marks
+        change (an administrator's "overloaded" counts as deeper than ``overload_depth``)."""
+        self._interned: dict[tuple[bool, int], CentreStatus] = {}
+        """Statuses are values: one object per (in service, depth) seen, made once."""
+        self._open: set[CentreId] = set()
+        """Centres with room that are not out of service: where a call goes when the
+        overflow choice is full. Empty when every queue is full, so such a call is held
+        without looking at each centre."""
+        self.queues: dict[CentreId, CallQueues] = {
+            centre: CallQueues(centre=centre, settings=queue_settings, on_depth=self._refresh)
+            for centre in ALL_CENTRES
+        }
+        for centre in self.queues:
+            self._refresh(centre, 0)
         self.calls: dict[CallId, CallRecord] = {}
         self.operators: dict[OperatorId, CentreId] = {}
         self.answer_times = AnswerTimes()
@@ -285,13 +253,15 @@ class CallTakingFold:
             window=self.settings.nuisance_window, threshold=self.settings.nuisance_threshold
         )
         self.held: OrderedDict[CallId, None] = OrderedDict()
-        self._away: dict[CallId, None] = {}
+        self._away: dict[CallId, CentreId] = {}
+        """Calls waiting away from where they belong, with that centre (their home)."""
+        self._away_by_home: dict[CentreId, dict[CallId, None]] = {}
+        """The same calls grouped by home: a hand-back looks only at homes with room."""
         self.last_seq = 0
         self.refused = 0
         """Events the fold could not apply (logged): a state that moved on meanwhile."""
         self._by_incident: dict[IncidentId, list[CallId]] = {}
         self._numbers: OrderedDict[IncidentId, str] = OrderedDict()
-        self._statuses = _Statuses(self)
         self._handlers: dict[type[Event], Callable[[Event], None]] = {
             CallReceived: self._call_received,
             CallStatusChanged: self._call_status,
@@ -383,49 +353,82 @@ class CallTakingFold:
             home_centre=record.province,
         )
 
-    def _candidates(self, target: CentreId) -> Iterator[tuple[CentreId, str]]:
-        """Centres to try for a call that belongs to ``target``, best first, with why.
+    def _refresh(self, centre: CentreId, depth: int) -> None:
+        """Note a centre's depth (its queue tells every change) or mark (after a change)."""
+        condition = self.conditions.get(centre, CentreCondition.IN_SERVICE)
+        in_service = condition is not CentreCondition.OUT_OF_SERVICE
+        shown = depth
+        if condition is CentreCondition.OVERLOADED:
+            shown += self.overflow.overload_depth + 1
+        key = (in_service, shown)
+        status = self._interned.get(key)
+        if status is None:
+            status = self._interned[key] = CentreStatus(in_service=in_service, queue_depth=shown)
+        self._statuses[centre] = status
+        if in_service and depth < self.settings.max_waiting:
+            self._open.add(centre)
+        else:
+            self._open.discard(centre)
 
-        The overflow choice first; if its queue is full, the centre itself, its neighbours
-        and then every other centre in service.
-        """
+    def _choice(self, target: CentreId) -> tuple[CentreId, str]:
+        """Where the overflow rule sends a call that belongs to ``target``, and why."""
         ringed = self._rings.get(target)
         if ringed is None:
             ringed = rings(target, self.settings.neighbours, self.overflow.max_rings)
             self._rings[target] = ringed
-        choice = choose_centre(
-            target, self._statuses, self.settings.neighbours, self.overflow, around=ringed
-        )
-        yield choice.centre, choice.reason.value
-        tried = {choice.centre}
-        around = self.settings.neighbours.get(target, ())
-        for centre in itertools.chain((target,), around, self.queues):
-            if centre in tried:
-                continue
-            tried.add(centre)
-            queues = self.queues.get(centre)
-            if queues is None or queues.full:  # full: offering would only raise QueueFull
-                continue
-            if self.condition(centre) is not CentreCondition.OUT_OF_SERVICE:
-                yield centre, "queue_full"
+        centre, reason = pick_centre(target, self._statuses, ringed, self.overflow.overload_depth)
+        return centre, reason.value
+
+    def _with_room(self, target: CentreId) -> CentreId | None:
+        """The first centre with room not out of service: ``target``, its neighbours, any.
+
+        Asked when the overflow choice is full (so it is not among them).
+        """
+        room = self._open
+        if not room:
+            return None
+        if target in room:
+            return target
+        for centre in self.settings.neighbours.get(target, ()):
+            if centre in room:
+                return centre
+        for centre in self.queues:
+            if centre in room:
+                return centre
+        return None  # pragma: no cover - every centre with room is one of the queues
 
     def _place(self, record: CallRecord) -> None:
-        """Offer the call to the best centre for its target; hold it if every queue is full."""
+        """Offer the call to the best centre for its target; hold it if every queue is full.
+
+        The overflow choice first; if its queue is full, the target itself, its neighbours
+        and then every other centre in service with room; else the call is held.
+        """
         target = record.target or record.province
         queued = self._queued(record)
-        for centre, reason in self._candidates(target):
-            try:
-                self.queues[centre].offer(queued)
-            except QueueFull:
-                continue
-            record.state = CallState.WAITING
-            self._wait_at(record, centre)
-            record.placed_because = reason
-            self.held.pop(record.call_id, None)
-            self.clock.offered(
-                record.call_id, centre=centre, channel=record.channel, at=record.offered_at
-            )
-            return
+        centre, reason = self._choice(target)
+        queues = self.queues[centre]
+        if queues.full and not queues.holds(record.call_id):  # offering would be QueueFull
+            elsewhere = self._with_room(target)
+            if elsewhere is None:
+                self._hold(record)
+                return
+            centre, reason = elsewhere, "queue_full"
+            queues = self.queues[centre]
+        queues.put(queued)
+        self._placed_at(record, centre, reason)
+
+    def _placed_at(self, record: CallRecord, centre: CentreId, reason: str) -> None:
+        """The call waits at ``centre`` now (it is in that queue), for ``reason``."""
+        record.state = CallState.WAITING
+        self._wait_at(record, centre)
+        record.placed_because = reason
+        self.held.pop(record.call_id, None)
+        self.clock.offered(
+            record.call_id, centre=centre, channel=record.channel, at=record.offered_at
+        )
+
+    def _hold(self, record: CallRecord) -> None:
+        """Every queue the call may go to is full: it is held, after those held before it."""
         record.state = CallState.HELD
         self._wait_at(record, None)
         record.placed_because = "all_queues_full"
@@ -434,20 +437,30 @@ class CallTakingFold:
     def _wait_at(self, record: CallRecord, centre: CentreId | None) -> None:
         """Note where the call is now, and whether it waits away from where it belongs."""
         record.centre = centre
-        if (
-            record.state is CallState.WAITING
-            and centre is not None
-            and centre != (record.target or record.province)
-        ):
-            self._away[record.call_id] = None
+        home = record.target or record.province
+        if record.state is CallState.WAITING and centre is not None and centre != home:
+            before = self._away.get(record.call_id)
+            if before != home:
+                if before is not None:
+                    self._not_away(record.call_id)
+                self._away[record.call_id] = home
+                self._away_by_home.setdefault(home, {})[record.call_id] = None
         else:
-            self._away.pop(record.call_id, None)
+            self._not_away(record.call_id)
+
+    def _not_away(self, call_id: CallId) -> None:
+        home = self._away.pop(call_id, None)
+        if home is not None:
+            calls = self._away_by_home[home]
+            del calls[call_id]
+            if not calls:
+                del self._away_by_home[home]
 
     def _take_out(self, record: CallRecord) -> bool:
         """Take a waiting or held call out of its queue; False if someone holds it."""
         if record.state is CallState.WAITING and record.centre is not None:
             self.queues[record.centre].withdraw(record.call_id)
-            self._away.pop(record.call_id, None)
+            self._not_away(record.call_id)
             return True
         if record.state is CallState.HELD:
             self.held.pop(record.call_id, None)
@@ -461,21 +474,46 @@ class CallTakingFold:
             self._place(record)
 
     def _re_offer_held(self) -> None:
-        for call_id in list(self.held):
+        """Offer held calls again, oldest first, until one is still held.
+
+        A placed call leaves ``held`` and one still held keeps its place, so taking the
+        first each time walks them in order without copying them.
+        """
+        held = self.held
+        while held:
+            call_id = next(iter(held))
             record = self.calls.get(call_id)
             if record is None:
-                self.held.pop(call_id, None)
+                del held[call_id]
                 continue
             self._place(record)
             if record.state is CallState.HELD:
                 break
 
     def _hand_back_overflowed(self) -> None:
-        """Overflowed calls go back to their centre when it can take them again."""
-        if not self._away:
-            return
+        """Overflowed calls go back to their centre when it can take them again.
+
+        Only the calls of homes in service with room are looked at: the others would take
+        nothing back (:func:`calls_to_hand_back`).
+        """
+        depth_limit = self.overflow.overload_depth
+        candidates = [
+            call_id
+            for home, calls in self._away_by_home.items()
+            if (status := self._statuses.get(home)) is not None
+            and status.in_service
+            and status.queue_depth < depth_limit
+            for call_id in calls
+        ]
+        if candidates:
+            self._hand_back(candidates, self._statuses)
+
+    def _hand_back(
+        self, call_ids: Iterable[CallId], statuses: Mapping[CentreId, CentreStatus]
+    ) -> None:
+        """Hand back what :func:`calls_to_hand_back` says of these overflowed calls."""
         away = []
-        for call_id in self._away:
+        for call_id in call_ids:
             record = self.calls[call_id]
             if record.centre is not None:
                 away.append(
@@ -486,10 +524,10 @@ class CallTakingFold:
                         since=record.since,
                     )
                 )
-        for order in calls_to_hand_back(away, self._statuses, self.overflow):
+        for order in calls_to_hand_back(away, statuses, self.overflow):
             record = self.calls[order.call_id]
             self.queues[order.from_centre].withdraw(order.call_id)
-            self.queues[order.to_centre].offer(self._queued(record))
+            self.queues[order.to_centre].put(self._queued(record))
             self._wait_at(record, order.to_centre)
             record.placed_because = "handed_back_on_recovery"
             self.clock.offered(
@@ -499,7 +537,7 @@ class CallTakingFold:
     def _end(self, record: CallRecord) -> None:
         self.calls.pop(record.call_id, None)
         self.held.pop(record.call_id, None)
-        self._away.pop(record.call_id, None)
+        self._not_away(record.call_id)
         self.clock.ended(record.call_id)
         calls = self._by_incident.get(record.incident_id)
         if calls is not None and record.call_id in calls:
@@ -706,6 +744,8 @@ class CallTakingFold:
         assert isinstance(event, CentreStatusChanged)  # noqa: S101
         condition = CentreCondition(event.condition)
         self.conditions[event.centre] = condition
+        if event.centre in self.queues:
+            self._refresh(event.centre, self.queues[event.centre].depth())
         if condition is CentreCondition.OUT_OF_SERVICE:
             for call in list(self.queues[event.centre]):
                 record = self.calls.get(call.call_id)

@@ -54,7 +54,7 @@ from dispatch.model.ids import CallId, CentreId, OperatorId
 from dispatch.model.vocabulary import Channel
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Callable, Iterable, Iterator
 
 #: A skill an operator has and a call may need: a language code, ``"tid"`` or ``"text"``.
 Skill = str
@@ -65,6 +65,7 @@ SIGN_LANGUAGE = "tid"
 TEXT = "text"
 
 _LANGUAGE_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz")
+_ALARM_CHANNELS = frozenset({Channel.ECALL, Channel.PANIC_APP})
 
 
 class QueueClass(enum.IntEnum):
@@ -78,7 +79,7 @@ class QueueClass(enum.IntEnum):
 
 def priority_class(channel: Channel) -> QueueClass:
     """The default queue class of a call on ``channel``: eCall and panic app are alarms."""
-    if channel in {Channel.ECALL, Channel.PANIC_APP}:
+    if channel in _ALARM_CHANNELS:
         return QueueClass.ALARM
     return QueueClass.NORMAL
 
@@ -324,11 +325,23 @@ class _Bucket:
 
 
 class CallQueues:
-    """The waiting calls and the call-takers of one centre (see the module docstring)."""
+    """The waiting calls and the call-takers of one centre (see the module docstring).
 
-    def __init__(self, *, centre: CentreId, settings: QueueSettings | None = None) -> None:
+    ``on_depth``, when given, is told ``(centre, depth)`` after every change of the number
+    of waiting calls, so an owner of many queues (the call-taking fold) can keep which
+    centres have room and how deep they are without asking each queue.
+    """
+
+    def __init__(
+        self,
+        *,
+        centre: CentreId,
+        settings: QueueSettings | None = None,
+        on_depth: Callable[[CentreId, int], None] | None = None,
+    ) -> None:
         self.centre = centre
         self.settings = settings if settings is not None else QueueSettings()
+        self._on_depth = on_depth
         self._seq = itertools.count()
         self._buckets: dict[_Key, _Bucket] = {}
         self._waiting: dict[CallId, _Waiting] = {}
@@ -342,11 +355,7 @@ class CallQueues:
 
     def offer(self, call: QueuedCall) -> Enqueued:
         """Put ``call`` in the queue; raise :class:`QueueFull` or :class:`DuplicateCall`."""
-        if call.call_id in self._waiting or call.call_id in self._handled:
-            raise DuplicateCall(self.centre)
-        if len(self._waiting) >= self.settings.max_waiting:
-            raise QueueFull(self.centre, self.settings.max_waiting)
-        self._push(call, next(self._seq))
+        self.put(call)
         waiting_for, reason, detail = self._waiting_for(call)
         return Enqueued(
             call_id=call.call_id,
@@ -355,6 +364,18 @@ class CallQueues:
             reason=reason,
             detail=detail,
         )
+
+    def put(self, call: QueuedCall) -> None:
+        """:meth:`offer` without the answer (for an owner that only needs the call queued)."""
+        if call.call_id in self._waiting or call.call_id in self._handled:
+            raise DuplicateCall(self.centre)
+        if len(self._waiting) >= self.settings.max_waiting:
+            raise QueueFull(self.centre, self.settings.max_waiting)
+        self._push(call, next(self._seq))
+
+    def holds(self, call_id: CallId) -> bool:
+        """Whether the call waits or is being handled here (an offer of it is a duplicate)."""
+        return call_id in self._waiting or call_id in self._handled
 
     def withdraw(self, call_id: CallId) -> QueuedCall:
         """Take a waiting call out (the caller hung up, or it moves to another centre)."""
@@ -366,6 +387,8 @@ class CallQueues:
         self._by_class[entry.call.queue_class] -= 1
         if len(bucket.heap) > (self.settings.compact_ratio + 1) * bucket.live + 64:
             self._compact(entry.key, bucket)
+        if self._on_depth is not None:
+            self._on_depth(self.centre, len(self._waiting))
         return entry.call
 
     def is_waiting(self, call_id: CallId) -> bool:
@@ -433,6 +456,8 @@ class CallQueues:
         call = entry.call
         self._by_class[call.queue_class] -= 1
         self._handled.add(call.call_id)
+        if self._on_depth is not None:
+            self._on_depth(self.centre, len(self._waiting))
         operator.call = call
         self._set_state(operator, OperatorState.BUSY, now)
         language_skill = call.language_skill
@@ -589,14 +614,18 @@ class CallQueues:
         bucket = self._buckets.get(key)
         if bucket is None:
             bucket = self._buckets[key] = _Bucket()
-        heapq.heappush(bucket.heap, (call.queue_class, call.since, seq, call.call_id))
+        queue_class = call.queue_class
+        heapq.heappush(bucket.heap, (queue_class, call.since, seq, call.call_id))
         bucket.live += 1
-        self._by_class[call.queue_class] += 1
-        self._waiting[call.call_id] = _Waiting(call, key, seq)
+        self._by_class[queue_class] += 1
+        waiting = self._waiting
+        waiting[call.call_id] = _Waiting(call, key, seq)
         heapq.heappush(self._by_age, (call.since, seq, call.call_id))
-        if len(self._by_age) > (self.settings.compact_ratio + 1) * len(self._waiting) + 64:
-            self._by_age = [(e.call.since, e.seq, e.call.call_id) for e in self._waiting.values()]
+        if len(self._by_age) > (self.settings.compact_ratio + 1) * len(waiting) + 64:
+            self._by_age = [(e.call.since, e.seq, e.call.call_id) for e in waiting.values()]
             heapq.heapify(self._by_age)
+        if self._on_depth is not None:
+            self._on_depth(self.centre, len(waiting))
 
     def _head(self, bucket: _Bucket) -> _HeapItem:
         """The bucket's best live entry, dropping stale ones on the way (bucket.live > 0)."""

@@ -130,29 +130,48 @@ def choose_centre(
     """
     settings = settings if settings is not None else OverflowSettings()
     home_status = states.get(home)
-    home_condition = condition(home_status, settings)
-    if home_condition is CentreCondition.IN_SERVICE:
+    if condition(home_status, settings) is CentreCondition.IN_SERVICE:
         return CentreChoice(centre=home, home=home, reason=ChoiceReason.HOME)
-    reason = (
-        ChoiceReason.HOME_OVERLOADED
-        if home_condition is CentreCondition.OVERLOADED
-        else ChoiceReason.HOME_OUT_OF_SERVICE
-    )
     if around is None:
         around = rings(home, neighbours, settings.max_rings)
-    answering: list[tuple[int, int, CentreId]] = []
-    if home_status is not None and home_condition is CentreCondition.OVERLOADED:
-        answering.append((home_status.queue_depth, 0, home))
-    for index, centre in enumerate(around, start=1):
+    centre, reason = pick_centre(home, states, around, settings.overload_depth)
+    return CentreChoice(centre=centre, home=home, reason=reason)
+
+
+def pick_centre(
+    home: CentreId,
+    states: Mapping[CentreId, CentreStatus],
+    around: Sequence[CentreId],
+    overload_depth: int,
+) -> tuple[CentreId, ChoiceReason]:
+    """:func:`choose_centre`'s centre and reason, for a caller that has the rings at hand.
+
+    The same rule in one pass, with no objects made (the call-taking fold asks for every
+    call it places): the first centre in service of ``home`` then ``around``; else the
+    least deep answering one, the earlier on a tie (``home`` first); else ``home``.
+    """
+    status = states.get(home)
+    best: CentreId | None = None
+    best_depth = 0
+    if status is None or not status.in_service:
+        reason = ChoiceReason.HOME_OUT_OF_SERVICE
+    elif status.queue_depth <= overload_depth:
+        return home, ChoiceReason.HOME
+    else:
+        reason = ChoiceReason.HOME_OVERLOADED
+        best, best_depth = home, status.queue_depth
+    for centre in around:
         status = states.get(centre)
-        centre_condition = condition(status, settings)
-        if centre_condition is CentreCondition.IN_SERVICE:
-            return CentreChoice(centre=centre, home=home, reason=reason)
-        if status is not None and centre_condition is CentreCondition.OVERLOADED:
-            answering.append((status.queue_depth, index, centre))
-    if answering:
-        return CentreChoice(centre=min(answering)[2], home=home, reason=ChoiceReason.ALL_OVERLOADED)
-    return CentreChoice(centre=home, home=home, reason=ChoiceReason.NONE_IN_SERVICE)
+        if status is None or not status.in_service:
+            continue
+        depth = status.queue_depth
+        if depth <= overload_depth:
+            return centre, reason
+        if best is None or depth < best_depth:
+            best, best_depth = centre, depth
+    if best is not None:
+        return best, ChoiceReason.ALL_OVERLOADED
+    return home, ChoiceReason.NONE_IN_SERVICE
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -200,6 +200,31 @@ def test_duplicate_and_missing_calls_are_refused() -> None:
         queues.withdraw(CallId("call-1"))
 
 
+def test_every_change_of_depth_is_told_and_put_refuses_like_offer() -> None:
+    """The owner hears each new depth (offer, put, withdraw, next call, decline)."""
+    heard: list[tuple[CentreId, int]] = []
+    queues = CallQueues(
+        centre=ANTALYA,
+        settings=QueueSettings(max_waiting=2),
+        on_depth=lambda centre, depth: heard.append((centre, depth)),
+    )
+    queues.offer(call(1))
+    queues.put(call(2))
+    with pytest.raises(QueueFull):
+        queues.put(call(3))
+    with pytest.raises(DuplicateCall):
+        queues.put(call(1))
+    assert queues.holds(CallId("call-1"))
+    assert not queues.holds(CallId("call-3"))
+    queues.withdraw(CallId("call-2"))
+    ready(queues, OP_A, {"tr"})
+    queues.next_call_for(OP_A, 1.0)
+    assert queues.holds(CallId("call-1"))  # handled here: offering it again is a duplicate
+    queues.decline(OP_A, 2.0)
+    assert heard == [(ANTALYA, 1), (ANTALYA, 2), (ANTALYA, 1), (ANTALYA, 0), (ANTALYA, 1)]
+    assert heard[-1][1] == queues.depth()
+
+
 def test_withdrawn_calls_are_skipped_and_compacted() -> None:
     """Withdrawn calls never reach an operator; the heap sheds them (bounded memory)."""
     queues = CallQueues(centre=ANTALYA)

@@ -18,6 +18,7 @@ from dispatch.core.overflow import (
     calls_to_hand_back,
     choose_centre,
     condition,
+    pick_centre,
     rings,
     symmetric_neighbours,
 )
@@ -207,7 +208,7 @@ _CENTRES = [HATAY, ADANA, OSMANIYE, GAZIANTEP, KAHRAMANMARAS, MERSIN]
 def test_choice_with_precomputed_rings_is_the_rule(
     home: CentreId, statuses: list[CentreStatus | None], max_rings: int
 ) -> None:
-    """Whether the rings are passed in or computed, the choice is the docstring's rule."""
+    """Rings passed in or computed, or the fold's pick_centre: the docstring's rule."""
     settings = OverflowSettings(overload_depth=3, max_rings=max_rings)
     now = {c: s for c, s in zip(_CENTRES, statuses, strict=True) if s is not None}
     expected = _naive_choice(home, now, settings)
@@ -215,3 +216,4 @@ def test_choice_with_precomputed_rings_is_the_rule(
         choice = choose_centre(home, now, NEIGHBOURS, settings, around=around)
         assert (choice.centre, choice.reason) == expected
         assert choice.home == home
+    assert pick_centre(home, now, rings(home, NEIGHBOURS, max_rings), 3) == expected
