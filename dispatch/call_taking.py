@@ -295,7 +295,9 @@ class CallTakingFold:
                 continue
             try:
                 handler(record.event)
-            except (CallQueueError, AnswerTimeError, ValueError) as exc:
+            except (CallQueueError, CallTakingError, AnswerTimeError, ValueError) as exc:
+                # the log is the truth: an event the fold cannot apply (a second login
+                # committed by a racing engine, say) is counted, never a failed start
                 self.refused += 1
                 logger.warning(
                     "call-taking could not apply %s (seq %d): %s",

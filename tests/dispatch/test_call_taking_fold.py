@@ -389,3 +389,26 @@ def test_a_storm_fills_every_queue_then_holds_in_order_and_re_offers_oldest_firs
         assert list(fast.held) == calls[15 + ended :]
         assert state_of(fast) == state_of(reference)
     check_kept_statuses(fast)
+
+
+def test_an_event_the_fold_refuses_is_counted_and_the_fold_goes_on() -> None:
+    """A second login and an answer by the wrong operator in the log do not stop a replay."""
+    fold = CallTakingFold(CallTakingSettings())
+    centre = LIVE[0]
+    login = OperatorLoggedIn(
+        occurred_at=T0, operator=OperatorId("op-1"), centre=centre, skills=("tr",), actor="op-1"
+    )
+    wrong_answer = CallAnswered(
+        occurred_at=T0,
+        call_id=CallId("nobody-holds-it"),
+        incident_id=IncidentId("inc-1"),
+        operator=OperatorId("op-1"),
+        centre=centre,
+    )
+    later = OperatorLoggedIn(
+        occurred_at=T0, operator=OperatorId("op-2"), centre=centre, skills=("tr",), actor="op-2"
+    )
+    fold.apply([Recorded(1, login), Recorded(2, login), Recorded(3, wrong_answer)])
+    fold.apply([Recorded(4, later)])
+    assert fold.refused == 2
+    assert set(fold.operators) == {"op-1", "op-2"}, "the events after them are folded"
