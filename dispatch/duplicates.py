@@ -15,7 +15,9 @@ last event the search had seen). Before the replay the desk reads the newest pro
 mark; a call up to it is opened as a site, and when its recorded proposal follows, the
 site is closed and the call attached to the proposed incident, as the live search did.
 Calls after the mark, which the engine may have committed without recording their
-proposals before it stopped, are searched as they are folded, as live. On the demo's
+proposals before it stopped, are searched as they are folded, as live. Where duplicates
+are rare, the service records a ``DuplicateSearchMarked`` every
+:attr:`DuplicateDesk.MARK_EVERY` events, so that tail stays short. On the demo's
 traffic the search had been two thirds of the whole start-up fold.
 
 A dispatcher decides: merging is the engine's ``merge`` action (every call and caller
@@ -58,7 +60,12 @@ from dispatch.core.decide import Action, IncidentAction
 from dispatch.core.projections import Recorded
 from dispatch.core.taxonomy import IncidentType
 from dispatch.model.access import Principal
-from dispatch.model.dispatch_events import DuplicateProposed, DuplicateRejected, TrappedReported
+from dispatch.model.dispatch_events import (
+    DuplicateProposed,
+    DuplicateRejected,
+    DuplicateSearchMarked,
+    TrappedReported,
+)
 from dispatch.model.events import (
     Event,
     IncidentClassified,
@@ -183,8 +190,16 @@ class DuplicateDesk:
     #: the close (the proposal follows its call within one commit, so a few suffice).
     CLOSED_MEMORY = 4096
 
-    def __init__(self, finder: DuplicateFinder | None = None) -> None:
+    #: Events folded past the newest recorded mark before a mark of its own is due.
+    MARK_EVERY = 5000
+
+    def __init__(
+        self, finder: DuplicateFinder | None = None, *, mark_every: int = MARK_EVERY
+    ) -> None:
         self.finder = finder if finder is not None else DuplicateFinder()
+        self.mark_every = mark_every
+        self.recorded_mark = 0
+        """The newest mark the log holds (a proposal's ``searched_through``, or a mark's)."""
         self.proposals: dict[IncidentId, Proposal] = {}
         self._due: dict[IncidentId, Proposal] = {}
         self.reports: list[TrappedReport] = []
@@ -195,9 +210,21 @@ class DuplicateDesk:
         self._mark = 0
         """Replay: calls up to this sequence number were searched when they came."""
 
+    def mark_due(self) -> bool:
+        """Whether a :class:`DuplicateSearchMarked` should be recorded (none for a while)."""
+        return self.folded_through - self.recorded_mark >= self.mark_every
+
+    def _note_mark(self, event: Event, seq: int) -> None:
+        if isinstance(event, DuplicateProposed):
+            mark = event.searched_through if event.searched_through is not None else seq
+            self.recorded_mark = max(self.recorded_mark, mark)
+        elif isinstance(event, DuplicateSearchMarked):
+            self.recorded_mark = max(self.recorded_mark, event.searched_through)
+
     def apply(self, event: Event, seq: int = 0) -> bool:
         """Fold one committed event; ``True`` if a proposal became due."""
         self.folded_through = max(self.folded_through, seq)
+        self._note_mark(event, seq)
         if isinstance(event, IncidentOpened):
             call = _new_call(event)
             return call is not None and self._search(event.incident_id, call, event.plate)
@@ -228,16 +255,18 @@ class DuplicateDesk:
 
     # -- replay ---------------------------------------------------------------------------
 
-    def begin_replay(self, last_proposal: Recorded | None) -> None:
-        """Before a replay: the log's newest proposal says which calls were searched.
+    def begin_replay(self, *latest: Recorded | None) -> None:
+        """Before a replay: the log's newest proposal and mark say which calls were searched.
 
-        Every call up to its ``searched_through`` was (up to its own sequence number in a
-        log written before that field existed): their proposals, if any, are in the log.
+        Every call up to the newest ``searched_through`` was (up to the proposal's own
+        sequence number in a log written before that field existed): their proposals, if
+        any, are in the log.
         """
-        self._mark = 0
-        if last_proposal is not None and isinstance(last_proposal.event, DuplicateProposed):
-            searched = last_proposal.event.searched_through
-            self._mark = searched if searched is not None else last_proposal.seq
+        self._mark = self.recorded_mark = 0
+        for record in latest:
+            if record is not None:
+                self._note_mark(record.event, record.seq)
+        self._mark, self.recorded_mark = self.recorded_mark, 0
 
     def replay(self, event: Event, seq: int) -> None:
         """Fold one stored event at start, applying recorded proposals instead of searching."""
@@ -254,6 +283,7 @@ class DuplicateDesk:
         elif isinstance(event, DuplicateProposed) and (
             event.incident_id in self._unsearched or event.incident_id in self._closed_unsearched
         ):
+            self._note_mark(event, seq)
             self._recorded(event)
         elif isinstance(event, IncidentStatusChanged) and event.incident_id in self._unsearched:
             self.apply(event, seq)
@@ -395,12 +425,18 @@ class DuplicatesService:
         )
 
     def _on_commit(self, batch: Sequence[Recorded]) -> None:
+        desk = self.desk
+        due = False
         for record in batch:
-            if self.desk.apply(record.event, record.seq):
-                self.wake.set()
+            due = desk.apply(record.event, record.seq) or due
+        if due or desk.mark_due():
+            self.wake.set()
 
     async def _before_replay(self) -> None:
-        self.desk.begin_replay(await self.engine.last_recorded(DuplicateProposed.event_type))
+        self.desk.begin_replay(
+            await self.engine.last_recorded(DuplicateProposed.event_type),
+            await self.engine.last_recorded(DuplicateSearchMarked.event_type),
+        )
 
     def _on_replay(self, batch: Sequence[Recorded]) -> None:
         replay = self.desk.replay
@@ -408,21 +444,26 @@ class DuplicatesService:
             replay(record.event, record.seq)
 
     def _on_rebuilt(self) -> None:
-        if self.desk.finish_replay():
+        if self.desk.finish_replay() or self.desk.mark_due():
             self.wake.set()
 
     def next_deadline(self) -> datetime | None:
-        """Proposals are due at once; nothing waits for a time."""
-        return self.engine.clock.now() if self.desk.due() else None
+        """Proposals (and a mark) are due at once; nothing waits for a time."""
+        desk = self.desk
+        return self.engine.clock.now() if desk.due() or desk.mark_due() else None
 
     async def tick(self, now: datetime) -> list[Recorded]:
-        """Record every proposal that is due (once each)."""
+        """Record every proposal that is due (once each), else a mark when one is due."""
         async with self._lock:
-            due = self.desk.due()
-            if not due:
-                return []
-            searched = self.desk.folded_through
-            return await self.engine.record([p.event(now, searched) for p in due])
+            desk = self.desk
+            due, searched = desk.due(), desk.folded_through
+            if due:
+                return await self.engine.record([p.event(now, searched) for p in due])
+            if desk.mark_due():
+                return await self.engine.record(
+                    [DuplicateSearchMarked(occurred_at=now, searched_through=searched)]
+                )
+            return []
 
     def proposal(self, incident_id: str) -> Proposal:
         """The proposal made for an incident's call, or :class:`UnknownProposal`."""

@@ -101,6 +101,19 @@ class DuplicateProposed(Event):
         return self.incident_id
 
 
+@event_type("duplicate_search_marked")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DuplicateSearchMarked(Event):
+    """Every new call up to ``searched_through`` has been searched for duplicates.
+
+    Recorded now and then when no proposal has carried the mark for a while, so a replay
+    applies the recorded decisions up to it instead of searching again, even where
+    duplicates are rare.
+    """
+
+    searched_through: int
+
+
 @event_type("duplicate_rejected")
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DuplicateRejected(Event):

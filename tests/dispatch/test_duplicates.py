@@ -12,8 +12,12 @@ from dispatch.adapters.http import ENGINE
 from dispatch.adapters.store import EventLog, create_engine
 from dispatch.adapters.units_http import DUPLICATES
 from dispatch.core.taxonomy import IncidentType
-from dispatch.duplicates import DuplicateDesk, ProposalState
-from dispatch.model.dispatch_events import DuplicateProposed, DuplicateRejected
+from dispatch.duplicates import DuplicateDesk, DuplicatesService, ProposalState
+from dispatch.model.dispatch_events import (
+    DuplicateProposed,
+    DuplicateRejected,
+    DuplicateSearchMarked,
+)
 from dispatch.model.events import Event, IncidentOpened, IncidentStatusChanged
 from dispatch.model.ids import CallId, IncidentId
 from dispatch.model.values import Location
@@ -255,3 +259,27 @@ async def test_a_restart_applies_recorded_proposals_and_records_the_missing_one(
     assert newest.event.searched_through is not None
     assert newest.event.searched_through >= last_seq, "the mark covers the last call"
     assert await service.tick(clock.now()) == [], "recorded once"
+
+
+async def test_the_service_records_a_mark_when_no_proposal_carried_one(
+    aiohttp_client: ClientFactory, database: Database
+) -> None:
+    """Calls far apart make no proposal; the service records a mark, and a restart reads it."""
+    clock = ControlledClock()
+    client = await aiohttp_client(units_app(database, clock))
+    engine = client.app[ENGINE]
+    service = DuplicatesService(engine, DuplicateDesk(mark_every=4))  # beside the app's own
+    for number, (_, body) in enumerate(_earthquake(buildings=1, calls=3, seed=2)):
+        body["location"] = {"lat": RIZE[0] + number * 0.05, "lon": RIZE[1], "radius_m": 10.0}
+        await post(client, "/api/v1/calls", body, 202)
+    assert service.desk.proposals == {}
+    assert service.next_deadline() is not None, "a mark is due"
+    (marked,) = await service.tick(clock.now())
+    assert isinstance(marked.event, DuplicateSearchMarked)
+    assert marked.event.searched_through == 6, "three calls, two events each, all searched"
+    assert service.desk.recorded_mark == 6
+    assert await service.tick(clock.now()) == [], "the mark is recorded once"
+    await client.close()
+
+    again = await aiohttp_client(units_app(database, clock))
+    assert again.app[DUPLICATES].desk.recorded_mark == marked.event.searched_through

@@ -22,7 +22,11 @@ from dispatch.core.clustering import DuplicateCandidate, DuplicateFinder, NewCal
 from dispatch.core.projections import Recorded
 from dispatch.core.taxonomy import IncidentType
 from dispatch.duplicates import DuplicateDesk, ProposalState
-from dispatch.model.dispatch_events import DuplicateProposed, DuplicateRejected
+from dispatch.model.dispatch_events import (
+    DuplicateProposed,
+    DuplicateRejected,
+    DuplicateSearchMarked,
+)
 from dispatch.model.events import (
     Event,
     IncidentClassified,
@@ -54,7 +58,7 @@ class CountingFinder(DuplicateFinder):
 class Centre:
     """The live side: a desk, its log, and the service's recording of due proposals."""
 
-    desk: DuplicateDesk = field(default_factory=DuplicateDesk)
+    desk: DuplicateDesk = field(default_factory=lambda: DuplicateDesk(mark_every=12))
     log: list[tuple[int, Event]] = field(default_factory=list)
     opened: int = 0
 
@@ -64,10 +68,13 @@ class Centre:
         self.desk.apply(event, seq)
 
     def tick(self) -> None:
-        """What ``DuplicatesService.tick`` commits: every due proposal, with the mark."""
+        """What ``DuplicatesService.tick`` commits: every due proposal, else a due mark."""
         mark = self.desk.folded_through
-        for proposal in self.desk.due():
+        due = self.desk.due()
+        for proposal in due:
             self.commit(proposal.event(T0, mark))
+        if not due and self.desk.mark_due():
+            self.commit(DuplicateSearchMarked(occurred_at=T0, searched_through=mark))
 
     def open_call(self, building: int, north_m: float, radius_m: float) -> None:
         self.opened += 1
@@ -109,16 +116,19 @@ def _state(desk: DuplicateDesk) -> tuple[dict[str, tuple[str, str]], dict[str, t
     return proposals, sites
 
 
-def _last_proposal(log: list[tuple[int, Event]]) -> Recorded | None:
-    """What ``EventLog.last_of_type`` answers for ``duplicate_proposed``."""
-    found = [Recorded(seq, e) for seq, e in log if isinstance(e, DuplicateProposed)]
-    return found[-1] if found else None
+def _latest(log: list[tuple[int, Event]]) -> list[Recorded | None]:
+    """What ``EventLog.last_of_type`` answers for proposals and for marks."""
+    latest: list[Recorded | None] = []
+    for kind in (DuplicateProposed, DuplicateSearchMarked):
+        found = [Recorded(seq, e) for seq, e in log if isinstance(e, kind)]
+        latest.append(found[-1] if found else None)
+    return latest
 
 
 def _replayed(log: list[tuple[int, Event]]) -> tuple[DuplicateDesk, CountingFinder, bool]:
     finder = CountingFinder()
     desk = DuplicateDesk(finder)
-    desk.begin_replay(_last_proposal(log))
+    desk.begin_replay(*_latest(log))
     for seq, event in log:
         desk.replay(event, seq)
     due = desk.finish_replay()
@@ -126,12 +136,14 @@ def _replayed(log: list[tuple[int, Event]]) -> tuple[DuplicateDesk, CountingFind
 
 
 def _unmarked(log: list[tuple[int, Event]]) -> int:
-    """Calls the log cannot show were searched: those after the newest proposal's mark."""
-    last = _last_proposal(log)
-    mark = 0
-    if last is not None and isinstance(last.event, DuplicateProposed):
-        mark = last.event.searched_through or last.seq
-    return sum(1 for seq, e in log if isinstance(e, IncidentOpened) and seq > mark)
+    """Calls the log cannot show were searched: those after the newest mark."""
+    marks = [0]
+    for seq, event in log:
+        if isinstance(event, DuplicateProposed):
+            marks.append(event.searched_through or seq)
+        elif isinstance(event, DuplicateSearchMarked):
+            marks.append(event.searched_through)
+    return sum(1 for seq, e in log if isinstance(e, IncidentOpened) and seq > max(marks))
 
 
 OPERATIONS = st.lists(
@@ -267,3 +279,17 @@ def test_a_call_closed_before_its_proposal_was_recorded(status: IncidentStatus) 
     desk, finder, _ = _replayed(centre.log)
     assert _state(desk) == _state(centre.desk)
     assert finder.searches == 0, "inc-1 is before the mark, inc-2 was proposed"
+
+
+def test_where_duplicates_are_rare_a_mark_keeps_the_replay_from_searching() -> None:
+    """Forty calls, none a duplicate: marks are recorded, and the replay searches only the tail."""
+    centre = Centre(desk=DuplicateDesk(mark_every=10))
+    for number in range(40):
+        centre.open_call(0, 5000.0 * number, 20.0)  # 5 km apart: no two are one incident
+        centre.tick()
+    marks = [e for _, e in centre.log if isinstance(e, DuplicateSearchMarked)]
+    assert centre.desk.proposals == {}
+    assert len(marks) >= 3
+    desk, finder, _ = _replayed(centre.log)
+    assert _state(desk) == _state(centre.desk)
+    assert finder.searches == _unmarked(centre.log) < 10
