@@ -312,7 +312,11 @@ class DuplicateDesk:
         else:
             closed = self._closed_unsearched.pop(event.incident_id)
             call, plate, state = closed.call, closed.plate, closed.state
-            attach = closed.merged_into != event.candidate  # a merge brought it there
+            # A merge into the candidate brought the call's weight there already. A merge
+            # into another incident, committed between the call and its proposal (within
+            # one commit of the live engine), leaves that incident's fused position a call
+            # heavier than the live desk had it: the one case the replay does not rebuild.
+            attach = closed.merged_into != event.candidate
         if attach and event.candidate in self.finder:
             self.finder.attach(event.candidate, call)
         self.proposals[event.incident_id] = Proposal(
