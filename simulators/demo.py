@@ -90,6 +90,9 @@ async def _progress(simulation: Simulation, url: str, stop: asyncio.Event) -> No
                     f" | log queue {gauges.log_queue_depth}"
                 )
             line += f" | on stream {simulation.watcher.stats.calls_seen}"
+            floor = simulation.call_takers
+            if floor is not None:
+                line += f" | answered {floor.stats.answered}"
             if operator is not None:
                 line += f" | with call-takers {operator.backlog}"  # incl. handling time
                 if operator.stats.dispatched:

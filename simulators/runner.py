@@ -19,6 +19,7 @@ from typing import Any
 
 import aiohttp
 
+from simulators.call_takers import CallTakerFloor, seats
 from simulators.drivers import (
     Ack,
     CallSender,
@@ -226,6 +227,7 @@ class Simulation:
         self.operator: Operator | None = None
         self.fleet: EcallFleet | None = None
         self.units: UnitFleet | None = None
+        self.call_takers: CallTakerFloor | None = None
         self.malformed: MalformedStats | None = None
         self.started = time.monotonic()
 
@@ -288,8 +290,23 @@ class Simulation:
                 self.units = UnitFleet.from_scenario(
                     scenario.units, self.base_url, *self.mqtt, run_id=self.run_id
                 )
+            if scenario.call_takers.enabled:
+                floor = scenario.call_takers
+                self.call_takers = CallTakerFloor(
+                    session,
+                    self.base_url,
+                    seats(floor.operators, run_id=self.run_id),
+                    handle_s=floor.handle_s,
+                    speed=scenario.speed,
+                    idle_s=floor.idle_s,
+                    rng=random.Random(scenario.seed + 5),
+                )
             async with asyncio.TaskGroup() as group:
                 helpers = [group.create_task(self.watcher.run(), name="ng112-sim-watcher")]
+                if self.call_takers is not None:
+                    helpers.append(
+                        group.create_task(self.call_takers.run(), name="ng112-sim-call-takers")
+                    )
                 if self.units is not None:
                     helpers.append(group.create_task(self.units.run(), name="ng112-sim-units"))
                 async with asyncio.timeout(10):

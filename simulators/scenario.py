@@ -94,6 +94,30 @@ class Operator(BaseModel):
         return self
 
 
+class CallTakers(BaseModel):
+    """Call-takers at the centres (``simulators.call_takers``) answering the engine's queues.
+
+    ``operators`` in all, spread by population (at least one per centre, four at the
+    central desk); ``handle_s`` is how long a call takes from answer to wrap-up in
+    scenario seconds; ``idle_s`` how long (wall seconds) an operator with nothing to do
+    waits before asking again.
+    """
+
+    model_config = _STRICT
+
+    enabled: bool = False
+    operators: int = Field(default=300, ge=85, le=10_000)
+    handle_s: tuple[float, float] = (60.0, 180.0)
+    idle_s: float = Field(default=1.0, gt=0, le=60)
+
+    @model_validator(mode="after")
+    def _order(self) -> Self:
+        low, high = self.handle_s
+        if not 0 <= low <= high:
+            raise ValueError("handle_s must be [low, high] with 0 <= low <= high")
+        return self
+
+
 class Ecall(BaseModel):
     """Vehicles: how MSDs travel and how many are tests."""
 
@@ -227,6 +251,7 @@ class Scenario(BaseModel):
     channels: Channels = Field(default_factory=Channels)
     foreign: Foreign = Field(default_factory=Foreign)
     operator: Operator = Field(default_factory=Operator)
+    call_takers: CallTakers = Field(default_factory=CallTakers)
     ecall: Ecall = Field(default_factory=Ecall)
     earthquake: Earthquake | None = None
     outage: Outage | None = None
