@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import orjson
 from aiohttp import web
-from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, ProcessCollector, generate_latest
 from pydantic import BaseModel, ValidationError
 
 from dispatch.adapters.schemas import ActionIn, CallBatchIn, CallIn
@@ -68,6 +68,17 @@ class Metrics:
         self.open_incidents = Gauge(
             "ng112_open_incidents", "Open incidents", ["centre"], registry=self.registry
         )
+        self.incidents_held = Gauge(
+            "ng112_projection_incidents",
+            "Incidents held in memory, open and concluded (projections keep every one)",
+            registry=self.registry,
+        )
+        self.calls_held = Gauge(
+            "ng112_projection_calls", "Calls held in memory", registry=self.registry
+        )
+        # process_resident_memory_bytes and friends: every incident, call and event stays
+        # in memory for the life of the process, so memory is the figure to alert on
+        ProcessCollector(registry=self.registry)
 
 
 class ApiError(Exception):
@@ -396,6 +407,8 @@ async def metrics_view(request: web.Request) -> web.Response:
     metrics.stream_resyncs.set(broadcaster.stats.resyncs)
     for centre, count in engine.state.open_by_centre.items():
         metrics.open_incidents.labels(centre).set(count)
+    metrics.incidents_held.set(len(engine.state.incidents))
+    metrics.calls_held.set(len(engine.state.calls))
     text = generate_latest(metrics.registry)
     extra: list[bytes] = [line(engine) for line in EXTRA_METRICS]
     return web.Response(

@@ -310,3 +310,22 @@ async def test_a_bad_batch_is_refused_precisely_and_writes_nothing(
     assert where in error["reason"]
     assert await client.app[ENGINE].log.count() == 0
     assert await _rejected(client) == 1
+
+
+async def test_metrics_show_what_the_projections_hold_and_the_process_memory(
+    client: Client,
+) -> None:
+    """Incidents and calls held in memory, and the resident memory to alert on."""
+    for number in range(3):
+        body = {**CALL, "client_request_id": f"held-{number}"}
+        status, _ = await _post(client, body)
+        assert status == 202
+    text = await (await client.get("/metrics")).text()
+    values = {
+        line.split(" ")[0]: float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line and not line.startswith("#")
+    }
+    assert values["ng112_projection_incidents"] == 3
+    assert values["ng112_projection_calls"] == 3
+    assert values["process_resident_memory_bytes"] > 10_000_000
