@@ -144,6 +144,18 @@ class Proposal:
         }
 
 
+def _mark_of(event: Event, seq: int) -> int:
+    """The sequence number up to which a recorded proposal or mark says calls were searched.
+
+    A proposal written before ``searched_through`` existed marks its own place.
+    """
+    if isinstance(event, DuplicateSearchMarked):
+        return event.searched_through
+    if isinstance(event, DuplicateProposed) and event.searched_through is not None:
+        return event.searched_through
+    return seq
+
+
 def _new_call(event: IncidentOpened) -> NewCall | None:
     """The duplicate search's view of the call that opened an incident (none unplaced)."""
     where = event.location
@@ -214,21 +226,16 @@ class DuplicateDesk:
         """Whether a :class:`DuplicateSearchMarked` should be recorded (none for a while)."""
         return self.folded_through - self.recorded_mark >= self.mark_every
 
-    def _note_mark(self, event: Event, seq: int) -> None:
-        if isinstance(event, DuplicateProposed):
-            mark = event.searched_through if event.searched_through is not None else seq
-            self.recorded_mark = max(self.recorded_mark, mark)
-        elif isinstance(event, DuplicateSearchMarked):
-            self.recorded_mark = max(self.recorded_mark, event.searched_through)
-
     def apply(self, event: Event, seq: int = 0) -> bool:
         """Fold one committed event; ``True`` if a proposal became due."""
         self.folded_through = max(self.folded_through, seq)
-        self._note_mark(event, seq)
         if isinstance(event, IncidentOpened):
             call = _new_call(event)
             return call is not None and self._search(event.incident_id, call, event.plate)
-        if isinstance(event, DuplicateProposed):
+        if isinstance(event, DuplicateSearchMarked):
+            self.recorded_mark = max(self.recorded_mark, event.searched_through)
+        elif isinstance(event, DuplicateProposed):
+            self.recorded_mark = max(self.recorded_mark, _mark_of(event, seq))
             proposal = self.proposals.get(event.incident_id)
             if proposal is not None and proposal.state is ProposalState.DUE:
                 proposal.state = ProposalState.PROPOSED
@@ -262,11 +269,11 @@ class DuplicateDesk:
         sequence number in a log written before that field existed): their proposals, if
         any, are in the log.
         """
-        self._mark = self.recorded_mark = 0
-        for record in latest:
-            if record is not None:
-                self._note_mark(record.event, record.seq)
-        self._mark, self.recorded_mark = self.recorded_mark, 0
+        self.recorded_mark = 0
+        self._mark = max(
+            (_mark_of(r.event, r.seq) for r in latest if r is not None),
+            default=0,
+        )
 
     def replay(self, event: Event, seq: int) -> None:
         """Fold one stored event at start, applying recorded proposals instead of searching."""
@@ -283,7 +290,7 @@ class DuplicateDesk:
         elif isinstance(event, DuplicateProposed) and (
             event.incident_id in self._unsearched or event.incident_id in self._closed_unsearched
         ):
-            self._note_mark(event, seq)
+            self.recorded_mark = max(self.recorded_mark, _mark_of(event, seq))
             self._recorded(event)
         elif isinstance(event, IncidentStatusChanged) and event.incident_id in self._unsearched:
             self.apply(event, seq)
