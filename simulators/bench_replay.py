@@ -39,7 +39,7 @@ from simulators.errors import SimulatorError
 from simulators.host import (
     copy_sqlite_log,
     log_contents,
-    settings_from,
+    log_start_settings,
     temp_sqlite,
     time_rebuild,
     time_start,
@@ -51,10 +51,7 @@ TOP_EVENT_TYPES = 10
 
 
 async def _start_s(db: str) -> float:
-    settings = settings_from(
-        config=None, environ={}, overrides={"db": db, "port": 0, "embedded_broker": False}
-    )
-    start_s, runner, _url = await time_start(settings)
+    start_s, runner, _url = await time_start(log_start_settings(db))
     await runner.cleanup()
     return start_s
 

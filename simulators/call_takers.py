@@ -17,18 +17,17 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 
+from simulators.drivers import post_settled
 from simulators.geography import provinces
 
 #: The central desk's operators and the languages each speaks besides Turkish.
 DESK_LANGUAGES: tuple[str, ...] = ("en", "de", "ar", "ru")
-#: Statuses worth retrying (the engine is busy or restarting), never a refusal.
-_RETRY_STATUSES = frozenset({0, 429, 500, 502, 503, 504})
 
 
 @dataclass(slots=True)
@@ -83,7 +82,7 @@ class CallTakerFloor:
         speed: float,
         idle_s: float,
         rng: random.Random,
-        sleep: Callable[[float], Any] = asyncio.sleep,
+        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
     ) -> None:
         self._session = session
         self._base = base_url.rstrip("/")
@@ -108,21 +107,7 @@ class CallTakerFloor:
                 group.create_task(self._work(seat), name=f"ng112-sim-{seat.operator_id}")
 
     async def _post(self, path: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
-        """POST to the operator API, retrying while the engine is busy; (status, JSON)."""
-        delay = 0.2
-        status, data = 0, None
-        for _ in range(8):
-            try:
-                async with self._session.post(f"{self._base}{path}", json=body) as response:
-                    status = response.status
-                    data = await response.json() if status < 500 else None
-            except (aiohttp.ClientError, TimeoutError):
-                status, data = 0, None
-            if status not in _RETRY_STATUSES:
-                return status, data
-            await self._sleep(delay)
-            delay = min(delay * 2, 5.0)
-        return status, data
+        return await post_settled(self._session, f"{self._base}{path}", body, sleep=self._sleep)
 
     async def _work(self, seat: Seat) -> None:
         base = f"/api/v1/operators/{seat.operator_id}"

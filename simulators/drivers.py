@@ -26,7 +26,7 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -40,6 +40,39 @@ from simulators.traffic import CallSpec, Disposition
 logger = logging.getLogger(__name__)
 
 _RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+
+
+async def post_settled(
+    session: aiohttp.ClientSession,
+    url: str,
+    body: Any = None,
+    *,
+    sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+    attempts: int = 8,
+) -> tuple[int, Any]:
+    """POST JSON, retrying while the engine is busy or unreachable; (status, JSON or None).
+
+    Retries back off from 0.2 s to 5 s. The status is the last answer's, 0 when the engine
+    was never reached; a refusal (4xx) is returned at once, never retried.
+    """
+    delay = 0.2
+    status, data = 0, None
+    for _ in range(attempts):
+        try:
+            async with session.post(url, json=body) as response:
+                status = response.status
+                raw = await response.read()
+            try:
+                data = orjson.loads(raw) if raw else None
+            except orjson.JSONDecodeError:
+                data = None
+        except (aiohttp.ClientError, TimeoutError):
+            status, data = 0, None
+        if status and status not in _RETRY_STATUSES:
+            return status, data
+        await sleep(delay)
+        delay = min(delay * 2, 5.0)
+    return status, data
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -363,28 +396,16 @@ class Operator:
             body = {"action": "unfounded", "unfounded_reason": spec.unfounded_reason or "silent"}
         body["client_request_id"] = f"{spec.client_request_id}-op"
         url = f"{self._base}/api/v1/incidents/{ack.incident_id}/actions"
-        delay = 0.2
-        for _ in range(8):
-            try:
-                async with self._session.post(url, json=body) as response:
-                    await response.read()
-                    status = response.status
-            except (aiohttp.ClientError, TimeoutError):
-                status = 0
-            if status == 200:
-                if body["action"] == "queue":
-                    self.stats.queued += 1
-                    if self._dispatch_within > 0:
-                        await self._dispatch(ack.incident_id)
-                else:
-                    self.stats.unfounded += 1
-                return
-            if status and status not in _RETRY_STATUSES:
-                self.stats.refused += 1  # e.g. merged meanwhile: not our call to make
-                return
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 5.0)
-        self.stats.refused += 1
+        status, _ = await post_settled(self._session, url, body)
+        if status != 200:
+            self.stats.refused += 1  # e.g. merged meanwhile: not our call to make
+            return
+        if body["action"] == "queue":
+            self.stats.queued += 1
+            if self._dispatch_within > 0:
+                await self._dispatch(ack.incident_id)
+        else:
+            self.stats.unfounded += 1
 
     async def _dispatch(self, incident_id: str) -> None:
         """Send the recommended unit of the incident's first agency, if it is near enough.

@@ -59,6 +59,13 @@ def settings_from(
     return load_settings(config_file=config, environ=environ, overrides=overrides)
 
 
+def log_start_settings(db: str) -> Settings:
+    """Settings for timing a start on the log at ``db``: any free port, no broker."""
+    return settings_from(
+        config=None, environ={}, overrides={"db": db, "port": 0, "embedded_broker": False}
+    )
+
+
 def run_on_engine_loop(main: Coroutine[Any, Any, int], settings: Settings) -> int:
     """Run ``main`` on the event loop the engine's settings choose (uvloop by default)."""
     return event_loop.run(main, settings.event_loop)

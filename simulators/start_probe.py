@@ -1,8 +1,8 @@
 """Start the engine on a log in a fresh process and report its memory when ready.
 
 ``python -m simulators.start_probe DB_URL`` prints one JSON line: ``start_s`` (seconds to
-ready) and ``rss_mb`` (resident memory when ready, from ``/proc/self/status``; the peak
-from ``getrusage`` where there is no ``/proc``), then stops the engine. ``ng112 bench
+ready) and ``rss_mb`` (resident memory when ready, as ``bench surge`` reads it: psutil),
+then stops the engine. ``ng112 bench
 replay`` runs it once on the empty log and once on the full one, so the memory the
 projections hold per event is measured apart from what the benchmark process itself has
 touched (writing, the spine-only rebuild).
@@ -12,28 +12,20 @@ from __future__ import annotations
 
 import asyncio
 import json
-import resource
 import sys
-from pathlib import Path
 
-from simulators.host import settings_from, time_start
+import psutil
+
+from simulators.host import log_start_settings, time_start
 
 
 def resident_mb() -> float:
-    """This process's resident memory in MB (VmRSS; the peak where /proc is missing)."""
-    status = Path("/proc/self/status")
-    if status.exists():
-        for line in status.read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """This process's resident memory in MB."""
+    return psutil.Process().memory_info().rss / 2**20
 
 
 async def _probe(db: str) -> dict[str, float]:
-    settings = settings_from(
-        config=None, environ={}, overrides={"db": db, "port": 0, "embedded_broker": False}
-    )
-    start_s, runner, _url = await time_start(settings)
+    start_s, runner, _url = await time_start(log_start_settings(db))
     try:
         return {"start_s": round(start_s, 2), "rss_mb": round(resident_mb(), 1)}
     finally:
