@@ -84,6 +84,31 @@ class Intake(Protocol):
         ...
 
 
+class Snapshotting(Protocol):
+    """A package's projection that can be saved at a sequence number and restored.
+
+    The engine saves every participant's :meth:`snapshot` together, at one sequence
+    number, and at the next start restores them all and folds only the events after it.
+    What ``snapshot`` returns must be picklable, must not share mutable objects with
+    the live projection (the engine pickles it at once, before the next event is folded)
+    and must hold everything the package's fold needs to go on as if it had folded the
+    log up to that point. Bump ``snapshot_version`` whenever that shape changes: a
+    snapshot whose names and versions do not all match is ignored and the whole log is
+    folded instead.
+    """
+
+    snapshot_name: str
+    snapshot_version: int
+
+    def snapshot(self) -> object:
+        """The projection's state after the last folded event."""
+        ...
+
+    def restore(self, state: object) -> None:
+        """Replace the projection's state with one :meth:`snapshot` returned."""
+        ...
+
+
 class EnginePort(Intake, Protocol):
     """What packages may use of the running engine (``dispatch.service.Engine`` is one)."""
 
@@ -109,11 +134,14 @@ class EnginePort(Intake, Protocol):
         replay: Callable[[Sequence[Recorded]], None] | None = None,
         prepare: Callable[[], Awaitable[None]] | None = None,
         rebuilt: Callable[[], None] | None = None,
+        snapshot: Snapshotting | None = None,
     ) -> None:
         """Call ``listener`` with every committed batch, in order, after commit.
 
         At start ``prepare`` is awaited, the log is folded through ``replay``
-        (``listener`` if none), then ``rebuilt`` is called once.
+        (``listener`` if none), then ``rebuilt`` is called once. A package that passes
+        ``snapshot`` is restored from the newest compatible snapshot instead, and only
+        the events after it are folded.
         """
         ...
 

@@ -26,7 +26,7 @@ from dispatch.locks import KeyedLocks
 from dispatch.model.access import Principal
 from dispatch.model.events import CallReceived, Event
 from dispatch.model.ids import CallId, IncidentId, new_call_id, new_incident_id
-from dispatch.ports import CallAck, Clock, Locator, NoLocator, SystemClock
+from dispatch.ports import CallAck, Clock, Locator, NoLocator, Snapshotting, SystemClock
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +54,7 @@ class Engine:
         self._replay_listeners: list[Callable[[Sequence[Recorded]], None]] = []
         self._prepare: list[Callable[[], Awaitable[None]]] = []
         self._rebuilt: list[Callable[[], None]] = []
+        self._snapshotting: list[Snapshotting] = []
         log.add_listener(self._apply)
 
     def subscribe(
@@ -63,6 +64,7 @@ class Engine:
         replay: Callable[[Sequence[Recorded]], None] | None = None,
         prepare: Callable[[], Awaitable[None]] | None = None,
         rebuilt: Callable[[], None] | None = None,
+        snapshot: Snapshotting | None = None,
     ) -> None:
         """Call ``listener`` with every committed batch, in order, after the projections.
 
@@ -71,7 +73,9 @@ class Engine:
         replay differs from its live fold (it applies decisions the log records instead
         of making them again) passes that fold as ``replay``, and may ``prepare`` it (for
         example with :meth:`last_recorded`) before the first event. ``rebuilt`` is called
-        once the whole log has been folded, before the engine takes new events.
+        once the whole log has been folded, before the engine takes new events. A package
+        that passes ``snapshot`` is saved with the engine's snapshots and restored from
+        them at start (see :class:`dispatch.ports.Snapshotting`).
         """
         self.log.add_listener(listener)
         self._replay_listeners.append(replay if replay is not None else listener)
@@ -79,6 +83,8 @@ class Engine:
             self._prepare.append(prepare)
         if rebuilt is not None:
             self._rebuilt.append(rebuilt)
+        if snapshot is not None:
+            self._snapshotting.append(snapshot)
 
     async def last_recorded(self, event_type: str) -> Recorded | None:
         """The newest committed event of a type (``event_type`` as stored), or ``None``."""

@@ -282,3 +282,28 @@ class UnitDispatched(Event):
     @property
     def subject(self) -> str | None:
         return self.incident_id
+
+
+# -- archive ------------------------------------------------------------------------------
+
+
+@event_type("incident_archived")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IncidentArchived(Event):
+    """A concluded incident leaves the live projections; its story stays in the log.
+
+    Recorded by the engine's archivist (``dispatch.core.archive``) once the incident has
+    been in a final status (closed, cancelled, merged, unfounded) for the retention
+    period, every call still on it has ended and no unit is assigned to it. ``calls`` are
+    the calls that belonged to it when archived (calls merged into another incident
+    belong to that one). Every package drops what it keeps about the incident and these
+    calls when it folds this event; reads of an archived incident come from the log.
+    """
+
+    incident_id: IncidentId
+    status: IncidentStatus
+    calls: tuple[CallId, ...] = ()
+
+    @property
+    def subject(self) -> str | None:
+        return self.incident_id
