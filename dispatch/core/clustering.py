@@ -259,6 +259,21 @@ class DuplicateCandidate:
     age: timedelta
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SavedSite:
+    """An open incident as a snapshot keeps it: as seen, with its calls' running sums.
+
+    ``weight`` is the sum of ``1 / r²`` over the incident's calls, ``weighted_lat`` and
+    ``weighted_lon`` the sums of each call's coordinate times its weight: what the fused
+    position is made of, so a restored finder sharpens a site exactly as the saved one.
+    """
+
+    incident: OpenIncident
+    weight: float
+    weighted_lat: float
+    weighted_lon: float
+
+
 @dataclass(slots=True)
 class _Site:
     """An open incident with its running inverse-variance sums and its place in the index."""
@@ -501,7 +516,9 @@ class DuplicateFinder:
 
     Feed it ``open``, ``attach``, ``merge`` and ``close`` as the log says; ask ``propose``
     (or ``candidates``) for each new call. Nothing here decides: the call-taker confirms a
-    proposal, and only then does the service attach the call.
+    proposal, and only then does the service attach the call. :meth:`snapshot` and
+    :meth:`restore` save the open incidents and bring them back (the duplicate desk's
+    snapshot carries them).
     """
 
     __slots__ = ("_by_floor", "_policy", "_shelves", "_sites", "_sweep_from")
@@ -637,6 +654,37 @@ class DuplicateFinder:
         """Put a withdrawn site back exactly as it was."""
         self._sites[site.incident.incident_id] = site
         self._place(site)
+
+    def snapshot(self) -> list[SavedSite]:
+        """Every open incident with its sums, in the order they were opened (values only)."""
+        return [
+            SavedSite(
+                incident=site.incident,
+                weight=site.weight,
+                weighted_lat=site.weighted_lat,
+                weighted_lon=site.weighted_lon,
+            )
+            for site in self._sites.values()
+        ]
+
+    def restore(self, sites: Iterable[SavedSite]) -> None:
+        """Replace every open incident with saved ones (what :meth:`snapshot` returned).
+
+        The shelves are made again as the sites are placed; the order of shelves with
+        one radius floor may differ from the saved finder's, which changes no answer.
+        """
+        self._sites = {}
+        self._shelves = {}
+        self._by_floor = []
+        for saved in sites:
+            site = _Site(
+                incident=saved.incident,
+                weight=saved.weight,
+                weighted_lat=saved.weighted_lat,
+                weighted_lon=saved.weighted_lon,
+            )
+            self._sites[saved.incident.incident_id] = site
+            self._place(site)
 
     def _refresh(self, site: _Site, *, calls: int, last: datetime | None) -> OpenIncident:
         lat = site.weighted_lat / site.weight
