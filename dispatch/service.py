@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import pickle
+import sys
 from collections.abc import Awaitable, Callable, Sequence
 
-from dispatch.adapters.store import EventLog
+from dispatch.adapters.store import EventLog, StoredSnapshot
 from dispatch.core.decide import (
     CommandRefused,
     IncidentAction,
@@ -24,11 +26,19 @@ from dispatch.core.decide import (
 from dispatch.core.projections import IncidentView, Recorded, State
 from dispatch.locks import KeyedLocks
 from dispatch.model.access import Principal
-from dispatch.model.events import CallReceived, Event
+from dispatch.model.events import CallReceived, Event, IncidentArchived
 from dispatch.model.ids import CallId, IncidentId, new_call_id, new_incident_id
 from dispatch.ports import CallAck, Clock, Locator, NoLocator, Snapshotting, SystemClock
 
 logger = logging.getLogger(__name__)
+
+#: Version of the spine's own projections (:class:`State` and its views) in snapshots:
+#: bump it whenever their shape or their fold's meaning changes.
+STATE_SNAPSHOT_VERSION = 1
+
+
+class SnapshotUnusable(RuntimeError):  # noqa: N818 - names the condition
+    """A snapshot matched this code but could not be restored; it has been deleted."""
 
 
 class UnknownIncident(LookupError):  # noqa: N818 - names the refusal
@@ -55,6 +65,9 @@ class Engine:
         self._prepare: list[Callable[[], Awaitable[None]]] = []
         self._rebuilt: list[Callable[[], None]] = []
         self._snapshotting: list[Snapshotting] = []
+        self._without_snapshot: list[str] = []
+        #: the seq of the snapshot the last rebuild started from (0: the whole log)
+        self.restored_seq = 0
         log.add_listener(self._apply)
 
     def subscribe(
@@ -85,6 +98,8 @@ class Engine:
             self._rebuilt.append(rebuilt)
         if snapshot is not None:
             self._snapshotting.append(snapshot)
+        else:
+            self._without_snapshot.append(getattr(listener, "__qualname__", repr(listener)))
 
     async def last_recorded(self, event_type: str) -> Recorded | None:
         """The newest committed event of a type (``event_type`` as stored), or ``None``."""
@@ -95,20 +110,115 @@ class Engine:
             self.state.apply(record.seq, record.event)
 
     async def rebuild(self) -> int:
-        """Fold the whole log into fresh projections; returns how many events were read."""
+        """Rebuild the projections at start; returns how many events were folded.
+
+        From the newest compatible snapshot (see :meth:`save_snapshot`) and the events
+        after it, or, with none, from the whole log.
+        """
         self.state = State()
+        after = await self._restore_snapshot()
+        self.restored_seq = after
         for prepare in self._prepare:
             await prepare()
         count = 0
-        async for page in self.log.replay():
+        async for page in self.log.replay(after=after):
             self._apply(page)
             for listener in self._replay_listeners:
                 listener(page)
             count += len(page)
         for finished in self._rebuilt:
             finished()
-        logger.info("projections rebuilt from %d events", count)
+        logger.info("projections rebuilt: snapshot at seq %d, then %d events", after, count)
         return count
+
+    # -- snapshots ------------------------------------------------------------------------
+
+    @property
+    def snapshots_possible(self) -> bool:
+        """Whether every subscribed package can be snapshotted (else none is saved or used)."""
+        return not self._without_snapshot
+
+    def snapshot_compatibility(self) -> str:
+        """What a snapshot must have been written by to be restored by this process."""
+        parts = [
+            f"python:{sys.version_info.major}.{sys.version_info.minor}",
+            f"spine:{STATE_SNAPSHOT_VERSION}",
+            *sorted(f"{p.snapshot_name}:{p.snapshot_version}" for p in self._snapshotting),
+        ]
+        return ";".join(parts)
+
+    def snapshot_payload(self) -> bytes:
+        """Every projection after the last folded event, pickled (on the loop: consistent)."""
+        packages = {p.snapshot_name: p.snapshot() for p in self._snapshotting}
+        return pickle.dumps(
+            {"state": self.state, "packages": packages}, protocol=pickle.HIGHEST_PROTOCOL
+        )
+
+    async def save_snapshot(self) -> int | None:
+        """Save every projection at the last folded seq; returns that seq.
+
+        The projections are pickled at once, between two commits, so the spine and every
+        package are at the same seq; the write then runs while the engine goes on. Returns
+        ``None`` (and saves nothing) when a subscribed package cannot be snapshotted: its
+        projection would miss every event before the snapshot.
+        """
+        if not self.snapshots_possible:
+            return None
+        seq = self.state.last_seq
+        payload = self.snapshot_payload()
+        await self.log.save_snapshot(
+            StoredSnapshot(seq=seq, compatibility=self.snapshot_compatibility(), payload=payload)
+        )
+        logger.info("snapshot saved at seq %d (%d bytes)", seq, len(payload))
+        return seq
+
+    def _restore(self, stored: StoredSnapshot) -> None:
+        data = pickle.loads(stored.payload)  # noqa: S301 - this engine wrote it into its own store
+        state = data["state"]
+        packages = data["packages"]
+        if not isinstance(state, State) or state.last_seq != stored.seq:
+            msg = "the snapshot's spine state is not at its seq"
+            raise TypeError(msg)
+        self.state = state
+        for participant in self._snapshotting:
+            participant.restore(packages[participant.snapshot_name])
+
+    async def _restore_snapshot(self) -> int:
+        """Restore the newest usable snapshot; returns its seq, or 0 to fold the whole log."""
+        if not self.snapshots_possible:
+            logger.info(
+                "folding the whole log: no snapshot support in %s",
+                ", ".join(self._without_snapshot),
+            )
+            return 0
+        stored = await self.log.latest_snapshot()
+        if stored is None:
+            return 0
+        if stored.compatibility != self.snapshot_compatibility():
+            logger.info(
+                "snapshot at seq %d was written by other code (%s): folding the whole log",
+                stored.seq,
+                stored.compatibility,
+            )
+            return 0
+        if stored.seq > self.log.head:
+            logger.warning(
+                "snapshot at seq %d is ahead of the log (head %d): folding the whole log",
+                stored.seq,
+                self.log.head,
+            )
+            return 0
+        try:
+            self._restore(stored)
+        except Exception as exc:
+            await self.log.delete_snapshots()
+            msg = (
+                f"the snapshot at seq {stored.seq} could not be restored ({exc!r}); it has"
+                " been deleted, and the next start folds the whole log"
+            )
+            raise SnapshotUnusable(msg) from exc
+        logger.info("projections restored from the snapshot at seq %d", stored.seq)
+        return stored.seq
 
     # -- calls ----------------------------------------------------------------------------
 
@@ -117,8 +227,26 @@ class Engine:
         (ack,) = await self.receive_calls([command], principal)
         return ack
 
+    async def original(self, key: str) -> Recorded | None:
+        """The committed event that first carried an idempotency key, if any.
+
+        Recent keys are answered from memory; older ones by reading the event back.
+        """
+        recent = self.state.original(key)
+        if recent is not None:
+            return recent
+        seq = self.state.settled(key)
+        if seq is None:
+            return None
+        found = await self.log.at([seq])
+        return found[0] if found else None
+
     def _known_call(self, key: str) -> CallAck | None:
         original = self.state.original(key)
+        return self._call_ack(original)
+
+    @staticmethod
+    def _call_ack(original: Recorded | None) -> CallAck | None:
         if original is None or not isinstance(original.event, CallReceived):
             return None
         return CallAck(
@@ -152,6 +280,8 @@ class Engine:
                 future: asyncio.Future[CallAck] | None = None
                 if key is not None:
                     known = self._known_call(key)
+                    if known is None and self.state.settled(key) is not None:
+                        known = self._call_ack(await self.original(key))
                     if known is not None:
                         acks[index] = known
                         continue
@@ -215,6 +345,20 @@ class Engine:
             raise UnknownIncident(f"no incident {incident_id}")
         return incident
 
+    async def archived_incident(self, incident_id: str) -> IncidentView | None:
+        """An archived incident as it was when archived, read back from the log, or ``None``.
+
+        Its timeline's events are folded into fresh projections, so the view (status,
+        type, agencies, calls, units, timeline) is the one the live engine had.
+        """
+        archived = await self.log.archived(incident_id)
+        if archived is None or not isinstance(archived.event, IncidentArchived):
+            return None
+        state = State()
+        for record in await self.log.at(archived.event.timeline):
+            state.apply(record.seq, record.event)
+        return state.incidents.get(IncidentId(incident_id))
+
     async def act(
         self,
         incident_id: str,
@@ -234,7 +378,7 @@ class Engine:
         key = command.idempotency_key
         async with self._locks.hold(incident_id):
             if key is not None:
-                original = self.state.original(key)
+                original = await self.original(key)
                 if original is not None:
                     return [original]
             incident = self.incident(incident_id)

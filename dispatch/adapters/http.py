@@ -333,12 +333,22 @@ async def list_incidents(request: web.Request) -> web.Response:
 
 
 async def get_incident(request: web.Request) -> web.Response:
-    """One incident with its timeline."""
+    """One incident with its timeline; an archived one is read back from the log."""
     engine = request.app[ENGINE]
-    incident = engine.incident(request.match_info["incident_id"])
+    incident_id = request.match_info["incident_id"]
+    archived = False
+    try:
+        incident = engine.incident(incident_id)
+    except UnknownIncident:
+        found = await engine.archived_incident(incident_id)
+        if found is None:
+            raise
+        incident, archived = found, True
     principal = principal_of(request)
     principal.require_read(incident.plate)
-    return json_response(incident_json(incident, principal, timeline=True))
+    body = incident_json(incident, principal, timeline=True)
+    body["archived"] = archived
+    return json_response(body)
 
 
 async def post_action(request: web.Request) -> web.Response:

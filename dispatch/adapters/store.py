@@ -56,7 +56,25 @@ events_table = sa.Table(
     sa.Column("payload", sa.LargeBinary(), nullable=False),
 )
 
+snapshots_table = sa.Table(
+    "snapshots",
+    metadata,
+    sa.Column("seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True),
+    sa.Column("compatibility", sa.String(2000), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("payload", sa.LargeBinary(), nullable=False),
+)
+
 CommitListener = Callable[[Sequence[Recorded]], None]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredSnapshot:
+    """Saved projections: folded up to ``seq``, readable by code of ``compatibility``."""
+
+    seq: int
+    compatibility: str
+    payload: bytes
 
 
 class StoreError(Exception):
@@ -328,13 +346,13 @@ class EventLog:
             result = await conn.exec_driver_sql(self._read_sql, (after, self._published_seq, limit))
             return list(result.fetchall())
 
-    async def replay(self, page: int = 20_000) -> AsyncIterator[list[Recorded]]:
-        """Every committed event in order, in pages (for rebuilding projections at start).
+    async def replay(self, page: int = 20_000, *, after: int = 0) -> AsyncIterator[list[Recorded]]:
+        """Every committed event after ``after`` in order, in pages (to rebuild projections).
 
         The next page is read (in the driver's thread) while the caller folds this one.
         """
         loop = asyncio.get_running_loop()
-        ahead = loop.create_task(self._rows(0, page))
+        ahead = loop.create_task(self._rows(after, page))
         try:
             while True:
                 rows = await ahead
@@ -351,12 +369,7 @@ class EventLog:
     async def last_of_type(self, event_type: str) -> Recorded | None:
         """The newest committed event of a type, or ``None`` (read backwards from the end)."""
         query = (
-            sa.select(
-                events_table.c.seq,
-                events_table.c.event_type,
-                events_table.c.schema_version,
-                events_table.c.payload,
-            )
+            _select_events()
             .where(events_table.c.event_type == event_type)
             .order_by(events_table.c.seq.desc())
             .limit(1)
@@ -364,6 +377,65 @@ class EventLog:
         async with self._engine.connect() as conn:
             rows = list((await conn.execute(query)).fetchall())
         return _decoded(rows)[0] if rows else None
+
+    async def at(self, seqs: Sequence[int]) -> list[Recorded]:
+        """The committed events with these sequence numbers, in seq order."""
+        found: list[Recorded] = []
+        wanted = sorted(set(seqs))
+        async with self._engine.connect() as conn:
+            for start in range(0, len(wanted), 500):
+                query = (
+                    _select_events()
+                    .where(events_table.c.seq.in_(wanted[start : start + 500]))
+                    .order_by(events_table.c.seq)
+                )
+                found.extend(_decoded(list((await conn.execute(query)).fetchall())))
+        return found
+
+    async def archived(self, incident_id: str) -> Recorded | None:
+        """The event that archived an incident, or ``None`` (a partial index finds it)."""
+        query = (
+            _select_events()
+            .where(events_table.c.event_type == "incident_archived")
+            .where(events_table.c.subject == incident_id)
+            .limit(1)
+        )
+        async with self._engine.connect() as conn:
+            rows = list((await conn.execute(query)).fetchall())
+        return _decoded(rows)[0] if rows else None
+
+    async def save_snapshot(self, snapshot: StoredSnapshot) -> None:
+        """Keep ``snapshot`` as the newest; older ones are deleted in the same transaction."""
+        async with self._engine.begin() as conn:
+            await conn.execute(snapshots_table.delete())
+            await conn.execute(
+                snapshots_table.insert().values(
+                    seq=snapshot.seq,
+                    compatibility=snapshot.compatibility,
+                    created_at=datetime.now(UTC),
+                    payload=snapshot.payload,
+                )
+            )
+
+    async def delete_snapshots(self) -> None:
+        """Forget every saved snapshot (the next start folds the whole log)."""
+        async with self._engine.begin() as conn:
+            await conn.execute(snapshots_table.delete())
+
+    async def latest_snapshot(self) -> StoredSnapshot | None:
+        """The newest saved snapshot, or ``None``."""
+        query = (
+            sa.select(
+                snapshots_table.c.seq, snapshots_table.c.compatibility, snapshots_table.c.payload
+            )
+            .order_by(snapshots_table.c.seq.desc())
+            .limit(1)
+        )
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(query)).first()
+        if row is None:
+            return None
+        return StoredSnapshot(seq=int(row[0]), compatibility=str(row[1]), payload=bytes(row[2]))
 
     async def count(self) -> int:
         """How many events the log holds (tests and benchmarks)."""
@@ -373,6 +445,16 @@ class EventLog:
                     await conn.execute(sa.select(sa.func.count()).select_from(events_table))
                 ).scalar_one()
             )
+
+
+def _select_events() -> sa.Select[Any]:
+    """The columns :func:`_decoded` turns into events."""
+    return sa.select(
+        events_table.c.seq,
+        events_table.c.event_type,
+        events_table.c.schema_version,
+        events_table.c.payload,
+    )
 
 
 def _decoded(rows: list[Any]) -> list[Recorded]:

@@ -91,8 +91,11 @@ def openapi_document() -> dict[str, Any]:
         },
         "/api/v1/incidents/{incident_id}": {
             "get": {
-                "summary": "One incident and its timeline",
-                "responses": {"200": {"description": "the incident"}, **_errors(403, 404)},
+                "summary": "One incident and its timeline (an archived one from the log)",
+                "responses": {
+                    "200": {"description": "the incident; archived: read from the log"},
+                    **_errors(403, 404),
+                },
             }
         },
         "/api/v1/incidents/{incident_id}/actions": {

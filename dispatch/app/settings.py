@@ -54,6 +54,13 @@ class Settings(BaseModel):
     gc_freeze_interval_s: float = Field(default=5.0, gt=0)
     gc_full_every: int = Field(default=100, ge=1, le=100_000)
     """Young (generation 1) collections before a full one is considered (CPython: 10)."""
+    archive_after_s: float = Field(default=3600.0, ge=0)
+    """How long a concluded incident stays in memory (and on live screens) before archiving."""
+    archive_every_s: float = Field(default=10.0, gt=0)
+    """How often the archivist looks for incidents to archive."""
+    snapshot_every_events: int = Field(default=200_000, ge=0)
+    """Save the projections after this many new events (0: only at a clean stop)."""
+    snapshot_on_stop: bool = True
     event_loop: EventLoopName = "uvloop"
     """``uvloop`` (asyncio's loop where uvloop is not installed) or ``asyncio``."""
     mqtt_url: str | None = None

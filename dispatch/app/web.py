@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import suppress
+from datetime import timedelta
 
 from aiohttp import web
 
@@ -20,6 +21,7 @@ from dispatch.adapters import http
 from dispatch.adapters.store import EventLog, create_engine
 from dispatch.adapters.ws import Broadcaster
 from dispatch.app.gc_tuning import bulk_load
+from dispatch.app.housekeeping import run_archivist, run_snapshot_keeper
 from dispatch.app.openapi import openapi_document
 from dispatch.app.settings import Settings
 from dispatch.model.access import Principal
@@ -91,11 +93,14 @@ def build_app(
         async with asyncio.TaskGroup() as tasks:
             app[TASKS] = tasks
             writer = tasks.create_task(log.run_writer(), name="ng112-event-log-writer")
+            keepers = _start_housekeeping(tasks, engine, settings)
             app[http.READY]["event_log"] = True
             try:
                 yield
             finally:
                 app[http.READY]["event_log"] = False
+                for keeper in keepers:
+                    keeper.cancel()
                 log.stop_writer()
                 try:
                     await asyncio.wait_for(asyncio.shield(writer), timeout=30)
@@ -105,6 +110,8 @@ def build_app(
                     with suppress(asyncio.CancelledError):
                         await writer
                 await log.drain()
+                if settings.snapshot_on_stop:
+                    await _snapshot_on_stop(engine)
         await db_engine.dispose()
         gc.unfreeze()  # what the replay froze is the collector's again (tests start many apps)
 
@@ -122,6 +129,37 @@ def build_app(
 
     app.router.add_get("/api/v1/openapi.json", openapi)
     return app
+
+
+def _start_housekeeping(
+    tasks: asyncio.TaskGroup, engine: Engine, settings: Settings
+) -> list[asyncio.Task[None]]:
+    keepers = [
+        tasks.create_task(
+            run_archivist(
+                engine,
+                after=timedelta(seconds=settings.archive_after_s),
+                every_s=settings.archive_every_s,
+            ),
+            name="ng112-archivist",
+        )
+    ]
+    if settings.snapshot_every_events > 0:
+        keepers.append(
+            tasks.create_task(
+                run_snapshot_keeper(engine, every_events=settings.snapshot_every_events),
+                name="ng112-snapshot-keeper",
+            )
+        )
+    return keepers
+
+
+async def _snapshot_on_stop(engine: Engine) -> None:
+    """Save the projections as the last commit left them, so the next start is quick."""
+    try:
+        await engine.save_snapshot()
+    except Exception:  # the log is the truth: a missing snapshot only slows the next start
+        logger.exception("no snapshot saved at stop")
 
 
 async def _close_streams(app: web.Application) -> None:

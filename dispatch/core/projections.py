@@ -20,6 +20,7 @@ from dispatch.model.events import (
     CallReceived,
     CallStatusChanged,
     Event,
+    IncidentArchived,
     IncidentClassified,
     IncidentOpened,
     IncidentPlaced,
@@ -110,25 +111,43 @@ class UnitView:
     updated_seq: int = 0
 
 
+#: Keys of the newest events whose original answer is kept in memory; older keys are kept
+#: as sequence numbers only (:attr:`State.settled_keys`), and their events read from the log.
+RECENT_KEYS = 50_000
+
+
 @dataclass(slots=True)
 class State:
-    """Every projection the engine keeps in memory."""
+    """Every projection the engine keeps in memory.
+
+    Memory is bounded by the live working set: an archived incident
+    (:class:`IncidentArchived`) leaves ``incidents`` with its calls, and idempotency keys
+    older than the newest :data:`RECENT_KEYS` keep only their sequence number.
+    """
 
     calls: dict[CallId, CallView] = field(default_factory=dict)
     incidents: dict[IncidentId, IncidentView] = field(default_factory=dict)
     units: dict[UnitId, UnitView] = field(default_factory=dict)
-    #: idempotency key -> the committed event that first carried it
+    #: idempotency key -> the committed event that first carried it (the newest keys)
     keys: dict[str, Recorded] = field(default_factory=dict)
+    #: idempotency key -> seq of the event that first carried it (the older keys)
+    settled_keys: dict[str, int] = field(default_factory=dict)
     last_seq: int = 0
     open_by_centre: Counter[CentreId] = field(default_factory=Counter)
+    #: incidents in a final status, not yet archived -> when they reached it (event time)
+    concluded: dict[IncidentId, datetime] = field(default_factory=dict)
+    recent_keys: int = RECENT_KEYS
 
     def apply(self, seq: int, event: Event) -> None:
         """Fold one committed event into the projections (``evolve``)."""
         if seq <= self.last_seq:
             raise ValueError(f"events must be applied in order: {seq} after {self.last_seq}")
         self.last_seq = seq
-        if event.idempotency_key is not None:
-            self.keys.setdefault(event.idempotency_key, Recorded(seq, event))
+        key = event.idempotency_key
+        if key is not None and key not in self.keys and key not in self.settled_keys:
+            self.keys[key] = Recorded(seq, event)
+            if len(self.keys) >= 2 * self.recent_keys:
+                self._settle_keys()
         handler = _HANDLERS.get(type(event))
         if handler is not None:
             handler(self, seq, event)
@@ -139,8 +158,32 @@ class State:
             self._touch(IncidentId(incident_id), seq, event)
 
     def original(self, key: str) -> Recorded | None:
-        """The committed event that first carried an idempotency key, if any."""
+        """The committed event that first carried a recent idempotency key, if any.
+
+        For a key older than the newest :data:`RECENT_KEYS` this is ``None`` and
+        :meth:`settled` names the event's seq (``Engine.original`` reads it back).
+        """
         return self.keys.get(key)
+
+    def settled(self, key: str) -> int | None:
+        """The seq of the event that first carried an older idempotency key, if any."""
+        return self.settled_keys.get(key)
+
+    def _settle_keys(self) -> None:
+        """Keep the newest ``recent_keys`` keys' events; older keys keep only their seq.
+
+        Keys enter in seq order, so the oldest are first; rebuilding the dict (amortised
+        over ``recent_keys`` insertions) keeps lookups and memory compact.
+        """
+        keep = len(self.keys) - self.recent_keys
+        recent: dict[str, Recorded] = {}
+        settled = self.settled_keys
+        for index, (key, record) in enumerate(self.keys.items()):
+            if index < keep:
+                settled[key] = record.seq
+            else:
+                recent[key] = record
+        self.keys = recent
 
     def _touch(self, incident_id: IncidentId, seq: int, event: Event) -> IncidentView | None:
         incident = self.incidents.get(incident_id)
@@ -229,6 +272,7 @@ def _incident_status(state: State, seq: int, event: Event) -> None:
         incident.merged_into = event.merged_into
     if was_open and not event.status.is_open:
         state.open_by_centre[incident.centre] -= 1
+        state.concluded[incident.incident_id] = event.occurred_at
 
 
 def _incident_classified(state: State, seq: int, event: Event) -> None:
@@ -308,6 +352,36 @@ def _unit_dispatched(state: State, seq: int, event: Event) -> None:
         incident.units.append(event.unit_id)
 
 
+def _incident_archived(state: State, seq: int, event: Event) -> None:
+    """The incident and its calls leave memory; units keep only where they are."""
+    assert isinstance(event, IncidentArchived)  # noqa: S101
+    del seq
+    incident = state.incidents.pop(event.incident_id, None)
+    state.concluded.pop(event.incident_id, None)
+    if incident is not None and incident.status.is_open:  # a log written by hand
+        state.open_by_centre[incident.centre] -= 1
+    for call_id in event.calls:
+        call = state.calls.get(call_id)
+        if call is not None and call.incident_id == event.incident_id:
+            del state.calls[call_id]
+    if incident is not None:
+        keys, settled = state.keys, state.settled_keys
+        for record in incident.timeline:  # its events leave memory with it
+            key = record.event.idempotency_key
+            kept = keys.get(key) if key is not None else None
+            if key is not None and kept is not None and kept.seq == record.seq:
+                del keys[key]
+                settled[key] = record.seq
+        for call_id in incident.calls:
+            call = state.calls.get(call_id)
+            if call is not None and call.incident_id == event.incident_id:
+                del state.calls[call_id]
+        for unit_id in incident.units:
+            unit = state.units.get(unit_id)
+            if unit is not None and unit.incident_id == event.incident_id:
+                unit.incident_id = None
+
+
 _HANDLERS: dict[type[Event], Callable[[State, int, Event], None]] = {
     CallReceived: _call_received,
     CallStatusChanged: _call_status,
@@ -320,6 +394,7 @@ _HANDLERS: dict[type[Event], Callable[[State, int, Event], None]] = {
     UnitRegistered: _unit_registered,
     UnitStatusReported: _unit_status,
     UnitDispatched: _unit_dispatched,
+    IncidentArchived: _incident_archived,
 }
 
 

@@ -296,13 +296,15 @@ class IncidentArchived(Event):
     been in a final status (closed, cancelled, merged, unfounded) for the retention
     period, every call still on it has ended and no unit is assigned to it. ``calls`` are
     the calls that belonged to it when archived (calls merged into another incident
-    belong to that one). Every package drops what it keeps about the incident and these
-    calls when it folds this event; reads of an archived incident come from the log.
+    belong to that one); ``timeline`` the sequence numbers of the incident's timeline, so
+    the archived incident is read back from the log by seq. Every package drops what it
+    keeps about the incident and these calls when it folds this event.
     """
 
     incident_id: IncidentId
     status: IncidentStatus
     calls: tuple[CallId, ...] = ()
+    timeline: tuple[int, ...] = ()
 
     @property
     def subject(self) -> str | None:

@@ -1,0 +1,91 @@
+"""The archivist's rule: which concluded incidents leave the live projections (pure).
+
+A centre's screens show what is still being handled; a concluded incident stays on them
+for a retention period (a coordinator may still look at what just ended), then leaves
+memory. Its story stays in the log, and ``Engine.archived_incident`` reads it back from
+there. An incident is archived when
+
+- it has been in a final status (closed, cancelled, merged, unfounded) for ``after``,
+  measured from the event that concluded it to the engine's clock now;
+- every call that belongs to it has ended or been abandoned (a call-taker may still be
+  on the line of a call whose incident was marked unfounded, and a text or sign-language
+  session may still be open);
+- no unit is assigned to it.
+
+The archivist records :class:`IncidentArchived`; every projection drops the incident and
+its calls when it folds that event, so a replay of the log archives exactly what the live
+engine archived, whatever the clock says at replay time.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from dispatch.core.projections import IncidentView, State
+from dispatch.model.events import IncidentArchived
+from dispatch.model.ids import CallId
+from dispatch.model.vocabulary import CallStatus
+
+CALL_OVER = frozenset({CallStatus.ENDED, CallStatus.ABANDONED})
+
+
+def archive_key(incident_id: str) -> str:
+    """The idempotency key of an incident's archiving: it is recorded once."""
+    return f"archive:{incident_id}"
+
+
+def _own_calls(state: State, incident: IncidentView) -> list[CallId] | None:
+    """The calls that belong to the incident, or ``None`` while one of them goes on."""
+    own: list[CallId] = []
+    for call_id in incident.calls:
+        call = state.calls.get(call_id)
+        if call is None or call.incident_id != incident.incident_id:
+            continue  # merged into another incident: that one archives it
+        if call.status not in CALL_OVER:
+            return None
+        own.append(call_id)
+    return own
+
+
+def _unit_assigned(state: State, incident: IncidentView) -> bool:
+    for unit_id in incident.units:
+        unit = state.units.get(unit_id)
+        if unit is not None and unit.incident_id == incident.incident_id:
+            return True
+    return False
+
+
+def due_for_archive(
+    state: State, now: datetime, *, after: timedelta, limit: int = 1000
+) -> list[IncidentArchived]:
+    """The archive events to record now, oldest conclusion first, at most ``limit``.
+
+    ``state.concluded`` is in the order incidents concluded, so the scan stops at the
+    first incident concluded less than ``after`` ago; incidents held back by a call or a
+    unit are looked at again on the next round.
+    """
+    cutoff = now - after
+    due: list[IncidentArchived] = []
+    for incident_id, concluded_at in state.concluded.items():
+        if concluded_at > cutoff:
+            break
+        incident = state.incidents.get(incident_id)
+        if incident is None:
+            continue
+        calls = _own_calls(state, incident)
+        if calls is None or _unit_assigned(state, incident):
+            continue
+        due.append(
+            IncidentArchived(
+                occurred_at=now,
+                idempotency_key=archive_key(incident_id),
+                plate=incident.plate,
+                incident_id=incident_id,
+                status=incident.status,
+                calls=tuple(calls),
+                timeline=tuple(record.seq for record in incident.timeline),
+            )
+        )
+        if len(due) >= limit:
+            break
+    return due
