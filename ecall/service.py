@@ -35,7 +35,7 @@ import enum
 import re
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -44,7 +44,7 @@ from dispatch.core.projections import Recorded
 from dispatch.locks import KeyedLocks
 from dispatch.model.access import Principal
 from dispatch.model.centres import CENTRAL_DESK, provincial_centre
-from dispatch.model.events import CallLocated, Event
+from dispatch.model.events import CallLocated, Event, IncidentArchived
 from dispatch.model.ids import CallId, CentreId, IncidentId, new_call_id
 from dispatch.model.values import Location, Placement
 from dispatch.model.vocabulary import Agency, Channel, Ground, Priority, Role
@@ -76,6 +76,7 @@ __all__ = [
     "EcallCase",
     "EcallLedger",
     "EcallService",
+    "LedgerSnapshot",
     "agencies_for",
     "hazards_of",
     "plan_case",
@@ -316,7 +317,15 @@ class EcallCase:
 
 
 class EcallLedger:
-    """eCall cases by VIN and by incident: a projection fed every committed batch."""
+    """eCall cases by VIN and by incident: a projection fed every committed batch.
+
+    An archived incident (``IncidentArchived``) takes its case with it, from both indexes;
+    later events about it are ignored. The ledger is a snapshot participant
+    (:class:`dispatch.ports.Snapshotting`): :meth:`snapshot` copies the live cases.
+    """
+
+    snapshot_name = "ecall.ledger"
+    snapshot_version = 1
 
     def __init__(self) -> None:
         self.by_vin: dict[str, EcallCase] = {}
@@ -356,6 +365,60 @@ class EcallLedger:
                     handed.centre = event.to_centre
             elif isinstance(event, EcallTestCallLogged):
                 self.test_calls += 1
+            elif isinstance(event, IncidentArchived):
+                self._archived(event.incident_id)
+
+    def _archived(self, incident_id: IncidentId) -> None:
+        """The incident left the live projections: its case is forgotten."""
+        case = self.by_incident.pop(incident_id, None)
+        if case is not None and self.by_vin.get(case.vin) is case:
+            del self.by_vin[case.vin]
+
+    def snapshot(self) -> LedgerSnapshot:
+        """The cases and the test-call count now, copied (a case shared by both indexes
+        stays one object)."""
+        return _copied(self.by_vin, self.by_incident, self.test_calls)
+
+    def restore(self, state: object) -> None:
+        """Replace the ledger with a :meth:`snapshot`'s content."""
+        if not isinstance(state, LedgerSnapshot):
+            raise TypeError("not an eCall ledger snapshot")
+        copy = _copied(state.by_vin, state.by_incident, state.test_calls)
+        self.by_vin, self.by_incident, self.test_calls = (
+            copy.by_vin,
+            copy.by_incident,
+            copy.test_calls,
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LedgerSnapshot:
+    """What :meth:`EcallLedger.snapshot` saves: both indexes over copies of the cases."""
+
+    by_vin: dict[str, EcallCase]
+    by_incident: dict[IncidentId, EcallCase]
+    test_calls: int
+
+
+def _copied(
+    by_vin: dict[str, EcallCase], by_incident: dict[IncidentId, EcallCase], test_calls: int
+) -> LedgerSnapshot:
+    copies: dict[int, EcallCase] = {}
+
+    def copy(case: EcallCase) -> EcallCase:
+        made = copies.get(id(case))
+        if made is None:
+            made = replace(
+                case, track=list(case.track), message_identifiers=list(case.message_identifiers)
+            )
+            copies[id(case)] = made
+        return made
+
+    return LedgerSnapshot(
+        by_incident={key: copy(case) for key, case in by_incident.items()},
+        by_vin={key: copy(case) for key, case in by_vin.items()},
+        test_calls=test_calls,
+    )
 
 
 # -- the service ----------------------------------------------------------------------------
@@ -372,7 +435,8 @@ class EcallService:
     """Decode, dedupe, decide and commit one MSD; answer with an :class:`EcallAck`.
 
     Construct it before the engine replays its log (in ``install``): it subscribes its
-    ledger so that cases and the update window survive restarts.
+    ledger, also as a snapshot participant, so that cases and the update window survive
+    restarts.
     """
 
     def __init__(self, engine: EnginePort, settings: EcallSettings) -> None:
@@ -383,7 +447,7 @@ class EcallService:
         self.answers: Counter[tuple[str, str]] = Counter()
         self.rejections: Counter[str] = Counter()
         self._locks = KeyedLocks()  # one per VIN: a vehicle's MSDs in order
-        engine.subscribe(self.ledger.apply)
+        engine.subscribe(self.ledger.apply, snapshot=self.ledger)
 
     async def ingest(
         self,
