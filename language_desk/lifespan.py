@@ -12,8 +12,9 @@
     max_calls = 100000                      # calls remembered
 
 The subscriber is attached at install time, before the log is replayed, so the desk's
-knowledge comes back after a restart; calls received but not yet detected when the
-process stopped are detected when the worker starts.
+knowledge comes back after a restart (from the engine's snapshot and the events after it,
+or the whole log); calls received but not yet detected when the process stopped are
+detected when the worker starts.
 """
 
 from __future__ import annotations
@@ -77,7 +78,7 @@ def install(app: web.Application, context: PackageContext) -> None:
     """Subscribe the desk to the log, add its route and its worker's lifespan."""
     settings = LanguageDeskSection.model_validate(dict(context.section)).to_settings()
     service = LanguageDeskService(context.engine, settings)
-    context.engine.subscribe(service.on_committed)
+    context.engine.subscribe(service.on_committed, snapshot=service)
     add_routes(app, service)
 
     async def lifespan(_app: web.Application) -> AsyncIterator[None]:

@@ -22,7 +22,11 @@ the province of the incident with the caller attached and the original answer cl
 
 Bounds: at most ``max_pending`` calls wait for detection (more are counted and stay with
 their province in Turkish, where a call-taker can flag them) and ``max_calls`` calls are
-remembered (the oldest forgotten first).
+remembered (the oldest forgotten first). The calls of an archived incident
+(``IncidentArchived``) are forgotten when it is folded, so the desk holds the live calls
+only; later events about them are ignored and a hand-back of one is refused as for an
+unknown call. The service is a snapshot participant (:class:`dispatch.ports.Snapshotting`):
+the engine saves what the fold gathered and restores it at start instead of a whole replay.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from dispatch.model.access import AccessDenied
@@ -44,7 +48,7 @@ from dispatch.model.call_taking_events import (
     LanguageHint,
 )
 from dispatch.model.centres import CENTRAL_DESK, is_known_centre, provincial_centre
-from dispatch.model.events import CallLocated, CallReceived, Event
+from dispatch.model.events import CallLocated, CallReceived, Event, IncidentArchived
 from dispatch.model.ids import CallId, CentreId, IncidentId, OperatorId
 from dispatch.model.vocabulary import Role
 from language_desk.detection import (
@@ -118,6 +122,19 @@ class CallHints:
     answered_by: OperatorId | None = None
     answered_centre: CentreId | None = None
     handed_back: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeskSnapshot:
+    """What :meth:`LanguageDeskService.snapshot` saves: the calls' hints (copies, oldest
+    first), the calls waiting for detection in order, and the fold's counters."""
+
+    calls: tuple[CallHints, ...]
+    pending: tuple[CallId, ...]
+    last_seq: int
+    skipped: int
+    skipped_in_row: int
+    invalid_hints: int
 
 
 class _NoText:
@@ -202,6 +219,8 @@ class LanguageDeskService:
                 hints = self.calls.get(event.call_id)
                 if hints is not None:
                     hints.handed_back = True
+            elif isinstance(event, IncidentArchived):
+                self._archived(event)
             else:
                 self._other(event)
 
@@ -228,6 +247,12 @@ class LanguageDeskService:
             self._pending.pop(forgotten, None)
         if _has_evidence(hints):  # without any, the home language holds: nothing to decide
             self._queue(hints)
+
+    def _archived(self, event: IncidentArchived) -> None:
+        """The incident left the live projections: its calls leave the desk."""
+        for call_id in event.calls:
+            self.calls.pop(call_id, None)
+            self._pending.pop(call_id, None)
 
     def _other(self, event: Event) -> None:
         call_id = getattr(event, "call_id", None)
@@ -317,6 +342,36 @@ class LanguageDeskService:
         except InvalidLanguageHint:
             self.invalid_hints += 1
             return None
+
+    # -- snapshots -------------------------------------------------------------------------
+
+    snapshot_name = "language_desk.calls"
+    snapshot_version = 1
+
+    def snapshot(self) -> DeskSnapshot:
+        """What the fold has gathered now: copies of the calls' hints, the backlog, counters."""
+        return DeskSnapshot(
+            calls=tuple(replace(hints) for hints in self.calls.values()),
+            pending=tuple(self._pending),
+            last_seq=self.last_seq,
+            skipped=self.skipped,
+            skipped_in_row=self._skipped_in_row,
+            invalid_hints=self.invalid_hints,
+        )
+
+    def restore(self, state: object) -> None:
+        """Replace what the fold gathered with a :meth:`snapshot`; a backlog wakes the worker."""
+        if not isinstance(state, DeskSnapshot):
+            raise TypeError("not a language desk snapshot")
+        self.calls = OrderedDict((hints.call_id, replace(hints)) for hints in state.calls)
+        self._pending = OrderedDict.fromkeys(state.pending)
+        self.last_seq = state.last_seq
+        self.skipped = state.skipped
+        self._skipped_in_row = state.skipped_in_row
+        self.invalid_hints = state.invalid_hints
+        if self._pending:
+            self._idle.clear()
+            self._wake.set()
 
     # -- the worker ------------------------------------------------------------------------
 
