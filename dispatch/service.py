@@ -147,12 +147,21 @@ class Engine:
         ]
         return ";".join(parts)
 
-    def snapshot_payload(self) -> bytes:
-        """Every projection after the last folded event, pickled (on the loop: consistent)."""
+    def snapshot_contents(self) -> dict[str, object]:
+        """Every projection after the last folded event (take it between two commits)."""
         packages = {p.snapshot_name: p.snapshot() for p in self._snapshotting}
-        return pickle.dumps(
-            {"state": self.state, "packages": packages}, protocol=pickle.HIGHEST_PROTOCOL
+        return {"state": self.state, "packages": packages}
+
+    def snapshot_payload(self) -> bytes:
+        """:meth:`snapshot_contents` pickled (on the loop: consistent)."""
+        return pickle.dumps(self.snapshot_contents(), protocol=pickle.HIGHEST_PROTOCOL)
+
+    async def store_snapshot(self, seq: int, payload: bytes) -> None:
+        """Keep a pickled snapshot taken at ``seq`` as the newest."""
+        await self.log.save_snapshot(
+            StoredSnapshot(seq=seq, compatibility=self.snapshot_compatibility(), payload=payload)
         )
+        logger.info("snapshot saved at seq %d (%d bytes)", seq, len(payload))
 
     async def save_snapshot(self) -> int | None:
         """Save every projection at the last folded seq; returns that seq.
@@ -165,11 +174,7 @@ class Engine:
         if not self.snapshots_possible:
             return None
         seq = self.state.last_seq
-        payload = self.snapshot_payload()
-        await self.log.save_snapshot(
-            StoredSnapshot(seq=seq, compatibility=self.snapshot_compatibility(), payload=payload)
-        )
-        logger.info("snapshot saved at seq %d (%d bytes)", seq, len(payload))
+        await self.store_snapshot(seq, self.snapshot_payload())
         return seq
 
     def _restore(self, stored: StoredSnapshot) -> None:

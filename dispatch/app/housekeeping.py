@@ -3,8 +3,12 @@
 - The archivist records :class:`~dispatch.model.events.IncidentArchived` for the
   incidents :func:`dispatch.core.archive.due_for_archive` names, so memory holds the live
   working set rather than every incident since the log began.
-- The snapshot keeper saves every projection (``Engine.save_snapshot``) once enough
-  events have been folded since the last save, so a restart folds only the tail.
+- The snapshot keeper saves every projection once enough events have been folded since
+  the last save, so a restart folds only the tail. It pickles in a forked child
+  (:func:`save_snapshot_forked`, as Redis's background save does): the child has the
+  projections exactly as they were between two commits, copy-on-write, while the engine
+  goes on serving; the parent reads the bytes from a pipe and stores them. Pickling a
+  large working set takes seconds, which the event loop must never pause for.
 
 Both run in the store lifespan's task group and stop with it. They wake on a timer (they
 poll; nothing waits on them) and do nothing while there is nothing to do.
@@ -14,6 +18,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import pickle
+from dataclasses import dataclass
 from datetime import timedelta
 
 from dispatch.core.archive import due_for_archive
@@ -48,6 +55,70 @@ async def run_archivist(engine: Engine, *, after: timedelta, every_s: float) -> 
             logger.info("archived %d concluded incidents", count)
 
 
+class SnapshotChildFailed(RuntimeError):  # noqa: N818 - names the condition
+    """The forked child that pickles a snapshot did not finish."""
+
+
+def _read_all(fd: int) -> bytes:
+    with os.fdopen(fd, "rb") as pipe:
+        return pipe.read()
+
+
+def _pickle_into(fd: int, contents: object) -> None:
+    """In the child: pickle ``contents`` into the pipe and leave without cleaning up."""
+    code = 1
+    try:
+        with os.fdopen(fd, "wb") as pipe:
+            pickle.dump(contents, pipe, protocol=pickle.HIGHEST_PROTOCOL)
+        code = 0
+    finally:
+        os._exit(code)  # a forked child must not run the parent's exit handlers
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotChild:
+    """A forked child pickling the projections as they were at ``seq``."""
+
+    seq: int
+    pid: int
+    read_fd: int
+
+    async def saved(self, engine: Engine) -> int:
+        """Read the child's bytes, reap it and store the snapshot; returns its seq."""
+        try:
+            payload = await asyncio.to_thread(_read_all, self.read_fd)
+        finally:
+            _, status = await asyncio.to_thread(os.waitpid, self.pid, 0)
+        if os.waitstatus_to_exitcode(status) != 0:
+            msg = f"the snapshot child exited with status {status}"
+            raise SnapshotChildFailed(msg)
+        await engine.store_snapshot(self.seq, payload)
+        return self.seq
+
+
+def fork_snapshot(engine: Engine) -> SnapshotChild | None:
+    """Fork a child that pickles every projection as it is now (between two commits).
+
+    ``None`` when the engine cannot snapshot (a package without support).
+    """
+    if not engine.snapshots_possible:
+        return None
+    seq = engine.state.last_seq
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: pickle, write, exit
+        os.close(read_fd)
+        _pickle_into(write_fd, engine.snapshot_contents())
+    os.close(write_fd)
+    return SnapshotChild(seq=seq, pid=pid, read_fd=read_fd)
+
+
+async def save_snapshot_forked(engine: Engine) -> int | None:
+    """Save every projection at the last folded seq, pickled by a forked child."""
+    child = fork_snapshot(engine)
+    return None if child is None else await child.saved(engine)
+
+
 async def run_snapshot_keeper(engine: Engine, *, every_events: int, check_s: float = 5.0) -> None:
     """Save a snapshot whenever ``every_events`` events were folded since the last one."""
     saved = engine.state.last_seq
@@ -56,6 +127,6 @@ async def run_snapshot_keeper(engine: Engine, *, every_events: int, check_s: flo
         if engine.state.last_seq - saved < every_events:
             continue
         try:
-            saved = await engine.save_snapshot() or engine.state.last_seq
+            saved = await save_snapshot_forked(engine) or engine.state.last_seq
         except Exception:
             logger.exception("saving a snapshot failed; retrying in %.0f s", check_s)

@@ -30,6 +30,7 @@ from dispatch.model.events import (
     UnitStatusReported,
 )
 from dispatch.model.ids import CallId, CentreId, IncidentId, UnitId
+from dispatch.model.pickling import pickled_as_tuple
 from dispatch.model.values import Caller, Location, Placement
 from dispatch.model.vocabulary import (
     Agency,
@@ -49,6 +50,7 @@ class Recorded(NamedTuple):
     event: Event
 
 
+@pickled_as_tuple
 @dataclass(slots=True, kw_only=True)
 class CallView:
     """What is known about one call."""
@@ -68,6 +70,7 @@ class CallView:
     received: Recorded | None = None
 
 
+@pickled_as_tuple
 @dataclass(slots=True, kw_only=True)
 class IncidentView:
     """One incident, its calls and its timeline from report to conclusion."""
@@ -96,6 +99,7 @@ class IncidentView:
         return self.placement.plate if self.placement else None
 
 
+@pickled_as_tuple
 @dataclass(slots=True, kw_only=True)
 class UnitView:
     """One unit: who it belongs to, where it is and what it is doing."""

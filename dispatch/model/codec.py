@@ -52,6 +52,25 @@ def decode_event(event_type: str, schema_version: int, payload: bytes | str) -> 
     return result
 
 
+_packer = msgspec.msgpack.Encoder()
+_unpackers: dict[type[Event], msgspec.msgpack.Decoder[Any]] = {}
+
+
+def packed_event(event: Event) -> tuple[str, bytes]:
+    """An event as snapshots keep it: its type and its fields as MessagePack."""
+    return event.event_type, _packer.encode(event)
+
+
+def unpacked_event(event_type: str, payload: bytes) -> Event:
+    """The event :func:`packed_event` packed (same code: no upcasting)."""
+    cls = EVENT_TYPES[event_type]
+    decoder = _unpackers.get(cls)
+    if decoder is None:
+        decoder = _unpackers[cls] = msgspec.msgpack.Decoder(cls)
+    result: Event = decoder.decode(payload)
+    return result
+
+
 def event_to_wire(seq: int, event: Event) -> dict[str, Any]:
     """The JSON-ready form of a committed event on streams and in the API."""
     data: dict[str, Any] = msgspec.to_builtins(event)

@@ -47,6 +47,12 @@ class Event:
         """The id of the thing this event is about (incident, call or unit)."""
         return None
 
+    def __reduce__(self) -> tuple[Callable[[str, bytes], Event], tuple[str, bytes]]:
+        """Pickle (projection snapshots) as MessagePack: many times faster than field by field."""
+        from dispatch.model import codec  # noqa: PLC0415 - the codec imports this module
+
+        return codec.unpacked_event, codec.packed_event(self)
+
 
 EVENT_TYPES: dict[str, type[Event]] = {}
 

@@ -6,9 +6,11 @@ import math
 from dataclasses import dataclass
 from datetime import datetime
 
+from dispatch.model.pickling import pickled_as_tuple
 from dispatch.model.vocabulary import Ground
 
 
+@pickled_as_tuple
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Location:
     """A position estimate: WGS84 degrees with an uncertainty radius and where it came from.
@@ -37,6 +39,7 @@ class Location:
         return self
 
 
+@pickled_as_tuple
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Placement:
     """Where a location falls: il, ilçe and whose ground it is (from ``routing``)."""
@@ -51,6 +54,7 @@ class Placement:
     snapped_km: float | None = None
 
 
+@pickled_as_tuple
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Caller:
     """Who called: a number, and what the caller or the network told us."""

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from dispatch.adapters.store import StoredSnapshot, create_engine, snapshots_table
-from dispatch.app.housekeeping import archive_once
+from dispatch.app.housekeeping import archive_once, fork_snapshot
 from dispatch.core.decide import Action, IncidentAction, ReceiveCall
 from dispatch.core.projections import Recorded, State
 from dispatch.model.access import DEVELOPMENT_PRINCIPAL
@@ -89,16 +89,30 @@ async def _fold_everything(database: Database) -> tuple[State, dict[str, int]]:
         return engine.state, counter.per_channel
 
 
+@pytest.mark.parametrize("forked", [False, True], ids=["in-process", "forked"])
 async def test_a_start_from_a_snapshot_and_the_tail_equals_the_whole_fold(
-    database: Database,
+    database: Database, forked: bool
 ) -> None:
-    """Snapshot mid-way, more traffic, restart: same projections, only the tail folded."""
+    """Snapshot mid-way, more traffic, restart: same projections, only the tail folded.
+
+    Forked: a child process pickles the projections while the engine goes on; what it
+    saved is the state at the fork, even though the engine commits more meanwhile.
+    """
     clock = ControlledClock(T0)
     async with _engine(database, clock, CallCounter()) as engine:
         await _traffic(engine, clock, 0, 12)
-        at = await engine.save_snapshot()
-        assert at == engine.state.last_seq
-        await _traffic(engine, clock, 12, 9)
+        if forked:
+            child = fork_snapshot(engine)
+            assert child is not None
+            assert child.seq == engine.state.last_seq
+            await _traffic(engine, clock, 12, 3)
+            at = await child.saved(engine)
+            await _traffic(engine, clock, 15, 6)
+        else:
+            saved = await engine.save_snapshot()
+            assert saved == engine.state.last_seq
+            at = saved
+            await _traffic(engine, clock, 12, 9)
         head = engine.state.last_seq
     counter = CallCounter()
     async with _engine(database, ControlledClock(T0), counter) as restarted:
