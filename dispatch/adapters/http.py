@@ -70,14 +70,30 @@ class Metrics:
         )
         self.incidents_held = Gauge(
             "ng112_projection_incidents",
-            "Incidents held in memory, open and concluded (projections keep every one)",
+            "Incidents held in memory: open ones and those concluded within the retention",
             registry=self.registry,
         )
         self.calls_held = Gauge(
             "ng112_projection_calls", "Calls held in memory", registry=self.registry
         )
-        # process_resident_memory_bytes and friends: every incident, call and event stays
-        # in memory for the life of the process, so memory is the figure to alert on
+        self.concluded_held = Gauge(
+            "ng112_projection_concluded",
+            "Concluded incidents not yet archived (a call or a unit may hold one back)",
+            registry=self.registry,
+        )
+        self.idempotency_keys = Gauge(
+            "ng112_idempotency_keys",
+            "Idempotency keys the engine remembers, by how (event: recent; seq: older)",
+            ["kept_as"],
+            registry=self.registry,
+        )
+        self.snapshot_seq = Gauge(
+            "ng112_snapshot_restored_seq",
+            "The seq of the snapshot this process started from (0: it folded the whole log)",
+            registry=self.registry,
+        )
+        # process_resident_memory_bytes and friends: memory follows the live working set
+        # (archiving), so a rise that does not fall is the figure to alert on
         ProcessCollector(registry=self.registry)
 
 
@@ -419,6 +435,10 @@ async def metrics_view(request: web.Request) -> web.Response:
         metrics.open_incidents.labels(centre).set(count)
     metrics.incidents_held.set(len(engine.state.incidents))
     metrics.calls_held.set(len(engine.state.calls))
+    metrics.concluded_held.set(len(engine.state.concluded))
+    metrics.idempotency_keys.labels("event").set(len(engine.state.keys))
+    metrics.idempotency_keys.labels("seq").set(len(engine.state.settled_keys))
+    metrics.snapshot_seq.set(engine.restored_seq)
     text = generate_latest(metrics.registry)
     extra: list[bytes] = [line(engine) for line in EXTRA_METRICS]
     return web.Response(
