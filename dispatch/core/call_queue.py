@@ -31,6 +31,12 @@ Bounds. A centre holds at most ``max_waiting`` calls; one more is refused with
 :class:`QueueFull`, so the service overflows it to another centre: a call is never dropped
 silently.
 
+Saving. :meth:`~CallQueues.save` gives the queue's state as plain values
+(:class:`SavedQueue`: the waiting calls in offer order with their places, the operators,
+the calls being handled) and :meth:`~CallQueues.restore` puts it back, so a restored queue
+serves, refuses and reports exactly as the saved one would (the heaps are rebuilt without
+their stale entries).
+
 Errors (all in this module)::
 
     CallQueueError
@@ -45,7 +51,6 @@ from __future__ import annotations
 
 import enum
 import heapq
-import itertools
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -286,6 +291,38 @@ class QueueSnapshot:
     operators_by_state: dict[str, int] = field(default_factory=dict)
 
 
+#: A waiting call as :meth:`CallQueues.save` gives it: the :class:`QueuedCall`'s
+#: ``call_id``, ``channel``, ``language``, ``since``, ``home_centre`` and ``priority``, then
+#: its place in the queue.
+SavedCall = tuple[CallId, Channel, str, float, CentreId | None, QueueClass | None, int]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SavedOperator:
+    """A logged-in operator as :meth:`CallQueues.save` saw them."""
+
+    operator_id: OperatorId
+    skills: frozenset[Skill]
+    state: OperatorState
+    state_since: float
+    call: QueuedCall | None
+    """The call they handle (busy), if any."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SavedQueue:
+    """A centre's queue as plain values: what :meth:`CallQueues.restore` needs to go on."""
+
+    next_seq: int
+    """The place the next offered call gets (places order calls waiting equally long)."""
+    waiting: tuple[SavedCall, ...]
+    """The waiting calls with their places, in the order they were offered."""
+    operators: tuple[SavedOperator, ...]
+    """The logged-in operators, in the order they logged in."""
+    handled: tuple[CallId, ...]
+    """Calls given to an operator here and not wrapped up or declined yet."""
+
+
 # -- the state machine -------------------------------------------------------------------
 
 _Key = tuple[str | None, str | None]  # (language skill, media skill)
@@ -303,6 +340,19 @@ class _Waiting:
         self.call = call
         self.key = key
         self.seq = seq
+
+
+def _saved_call(entry: _Waiting) -> SavedCall:
+    call = entry.call
+    return (
+        call.call_id,
+        call.channel,
+        call.language,
+        call.since,
+        call.home_centre,
+        call.priority,
+        entry.seq,
+    )
 
 
 class _Operator:
@@ -342,7 +392,7 @@ class CallQueues:
         self.centre = centre
         self.settings = settings if settings is not None else QueueSettings()
         self._on_depth = on_depth
-        self._seq = itertools.count()
+        self._next_seq = 0
         self._buckets: dict[_Key, _Bucket] = {}
         self._waiting: dict[CallId, _Waiting] = {}
         self._by_age: list[tuple[float, int, CallId]] = []
@@ -371,7 +421,7 @@ class CallQueues:
             raise DuplicateCall(self.centre)
         if len(self._waiting) >= self.settings.max_waiting:
             raise QueueFull(self.centre, self.settings.max_waiting)
-        self._push(call, next(self._seq))
+        self._push(call, self._take_seq())
 
     def holds(self, call_id: CallId) -> bool:
         """Whether the call waits or is being handled here (an offer of it is a duplicate)."""
@@ -387,6 +437,7 @@ class CallQueues:
         self._by_class[entry.call.queue_class] -= 1
         if len(bucket.heap) > (self.settings.compact_ratio + 1) * bucket.live + 64:
             self._compact(entry.key, bucket)
+        self._tidy_by_age()
         if self._on_depth is not None:
             self._on_depth(self.centre, len(self._waiting))
         return entry.call
@@ -456,6 +507,7 @@ class CallQueues:
         call = entry.call
         self._by_class[call.queue_class] -= 1
         self._handled.add(call.call_id)
+        self._tidy_by_age()
         if self._on_depth is not None:
             self._on_depth(self.centre, len(self._waiting))
         operator.call = call
@@ -504,7 +556,7 @@ class CallQueues:
         self._handled.discard(call.call_id)
         operator.call = None
         self._set_state(operator, OperatorState.NOT_READY, now)
-        self._push(call, next(self._seq))
+        self._push(call, self._take_seq())
         return call
 
     # -- observation ---------------------------------------------------------------------
@@ -596,7 +648,87 @@ class CallQueues:
         """The waiting calls, in no particular order."""
         return (entry.call for entry in self._waiting.values())
 
+    # -- saving --------------------------------------------------------------------------
+
+    def save(self) -> SavedQueue:
+        """The queue's state as plain values sharing nothing mutable with the queue."""
+        return SavedQueue(
+            next_seq=self._next_seq,
+            waiting=tuple(map(_saved_call, self._waiting.values())),
+            operators=tuple(
+                SavedOperator(
+                    operator_id=op.operator_id,
+                    skills=op.skills,
+                    state=op.state,
+                    state_since=op.state_since,
+                    call=op.call,
+                )
+                for op in self._operators.values()
+            ),
+            handled=tuple(self._handled),
+        )
+
+    def restore(self, saved: SavedQueue) -> None:
+        """Replace the queue's state with a saved one; ``on_depth`` is told the new depth."""
+        self._next_seq = saved.next_seq
+        self._waiting = {}
+        for call_id, channel, language, since, home, priority, seq in saved.waiting:
+            call = QueuedCall(
+                call_id=call_id,
+                channel=channel,
+                language=language,
+                since=since,
+                home_centre=home,
+                priority=priority,
+            )
+            self._waiting[call_id] = _Waiting(call, (call.language_skill, call.media_skill), seq)
+        self._reindex()
+        self._operators = {}
+        self._on_shift = Counter()
+        for saved_operator in saved.operators:
+            operator = _Operator(
+                saved_operator.operator_id, saved_operator.skills, saved_operator.state_since
+            )
+            operator.state = saved_operator.state
+            operator.call = saved_operator.call
+            self._operators[operator.operator_id] = operator
+            self._on_shift.update(operator.skills)
+        self._handled = set(saved.handled)
+        if self._on_depth is not None:
+            self._on_depth(self.centre, len(self._waiting))
+
     # -- internals -----------------------------------------------------------------------
+
+    def _take_seq(self) -> int:
+        seq = self._next_seq
+        self._next_seq = seq + 1
+        return seq
+
+    def _reindex(self) -> None:
+        """The buckets, the class counts and the age heap afresh from the waiting calls."""
+        self._buckets = {}
+        self._by_class = Counter()
+        for entry in self._waiting.values():
+            call = entry.call
+            bucket = self._buckets.get(entry.key)
+            if bucket is None:
+                bucket = self._buckets[entry.key] = _Bucket()
+            bucket.heap.append((call.queue_class, call.since, entry.seq, call.call_id))
+            bucket.live += 1
+            self._by_class[call.queue_class] += 1
+        for bucket in self._buckets.values():
+            heapq.heapify(bucket.heap)
+        self._by_age = self._age_heap()
+
+    def _age_heap(self) -> list[tuple[float, int, CallId]]:
+        heap = [(e.call.since, e.seq, e.call.call_id) for e in self._waiting.values()]
+        heapq.heapify(heap)
+        return heap
+
+    def _tidy_by_age(self) -> None:
+        """Rebuild the age heap once its stale entries outnumber the waiting calls."""
+        if len(self._by_age) > (self.settings.compact_ratio + 1) * len(self._waiting) + 64:
+            self._by_age = self._age_heap()
 
     def _operator(self, operator_id: OperatorId) -> _Operator:
         try:
@@ -621,9 +753,7 @@ class CallQueues:
         waiting = self._waiting
         waiting[call.call_id] = _Waiting(call, key, seq)
         heapq.heappush(self._by_age, (call.since, seq, call.call_id))
-        if len(self._by_age) > (self.settings.compact_ratio + 1) * len(waiting) + 64:
-            self._by_age = [(e.call.since, e.seq, e.call.call_id) for e in waiting.values()]
-            heapq.heapify(self._by_age)
+        self._tidy_by_age()
         if self._on_depth is not None:
             self._on_depth(self.centre, len(waiting))
 

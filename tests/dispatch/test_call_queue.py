@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import pickle
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -20,6 +22,7 @@ from dispatch.core.call_queue import (
     QueuedCall,
     QueueFull,
     QueueSettings,
+    SavedQueue,
     UnknownOperator,
     WaitReason,
     priority_class,
@@ -239,6 +242,22 @@ def test_withdrawn_calls_are_skipped_and_compacted() -> None:
     assert queues.oldest_wait(600.0) is None
 
 
+def test_the_age_heap_sheds_calls_that_left_too() -> None:
+    """Calls withdrawn or taken leave no trace behind: memory follows the waiting calls."""
+    queues = CallQueues(centre=ANTALYA)
+    for n in range(500):
+        queues.offer(call(n))
+    for n in range(400):
+        queues.withdraw(CallId(f"call-{n}"))
+    ready(queues, OP_A, {"tr"})
+    for n in range(400, 499):
+        assert take(queues, OP_A, 600.0) == f"call-{n}"
+    assert queues.depth() == 1
+    assert len(queues._by_age) <= 3 * 1 + 64
+    assert queues.oldest_wait(600.0) == 101.0
+    assert not queues._handled
+
+
 def test_observation_depths_and_oldest_wait() -> None:
     """The snapshot shows depth per skill and class, the oldest wait and operator states."""
     queues = CallQueues(centre=ANTALYA)
@@ -392,3 +411,88 @@ def test_bench_command_rejects_bad_sizes(capsys: pytest.CaptureFixture[str]) -> 
     args = parser.parse_args(["queue", "--calls", "0"])
     assert args.handler(args) == 2
     assert "must be positive" in capsys.readouterr().err
+
+
+# -- saving and restoring -------------------------------------------------------------------
+
+_OPERATOR_IDS = [OperatorId(f"op-{i}") for i in range(3)]
+_SAVE_OPS = st.lists(
+    st.one_of(
+        st.tuples(st.just("offer"), st.integers(0, 39)),
+        st.tuples(st.just("withdraw"), st.integers(0, 39)),
+        st.tuples(
+            st.sampled_from(["take", "wrap_up", "decline", "ready", "not_ready"]), st.integers(0, 2)
+        ),
+        st.tuples(st.sampled_from(["log_in", "log_out"]), st.integers(0, 2), st.integers(0, 4)),
+    ),
+    max_size=80,
+)
+
+
+def _apply(queues: CallQueues, op: tuple[Any, ...], now: float) -> object:
+    """One input to the queue; what it answered or the refusal it raised."""
+    workload = make_workload(40, seed=11)
+    kind, arg, *rest = op
+    try:
+        if kind == "offer":
+            return queues.offer(workload[arg])
+        if kind == "withdraw":
+            return queues.withdraw(workload[arg].call_id)
+        operator = _OPERATOR_IDS[arg]
+        if kind == "log_in":
+            queues.log_in(operator, _SKILL_SETS[rest[0]], now)
+            return None
+        if kind == "log_out":
+            queues.log_out(operator)
+            return None
+        if kind == "take":
+            return queues.next_call_for(operator, now)
+        if kind == "wrap_up":
+            return queues.wrap_up(operator, now)
+        if kind == "decline":
+            return queues.decline(operator, now)
+        if kind == "ready":
+            queues.set_ready(operator, now)
+        else:
+            queues.set_not_ready(operator, now)
+    except Exception as exc:  # noqa: BLE001 - the two queues must refuse alike
+        return type(exc)
+    return None
+
+
+def _observed(queues: CallQueues, now: float) -> tuple[object, ...]:
+    """Everything a queue answers about itself."""
+    return (
+        queues.snapshot(now),
+        queues.waiting(now),
+        queues.operators(),
+        queues.on_shift_skills(),
+        sorted(queues._handled),
+        sorted(c.call_id for c in queues),
+        queues.full,
+    )
+
+
+@settings(max_examples=150, deadline=None)
+@given(ops=_SAVE_OPS, split=st.integers(0, 80), limit=st.integers(1, 12))
+def test_a_restored_queue_goes_on_like_the_saved_one(
+    ops: list[tuple[Any, ...]], split: int, limit: int
+) -> None:
+    """Save after some inputs (through pickle), restore into a new queue: same answers after."""
+    heard: list[int] = []
+    settings_ = QueueSettings(max_waiting=limit)
+    saved_queue = CallQueues(centre=ANTALYA, settings=settings_)
+    for index, op in enumerate(ops[:split]):
+        _apply(saved_queue, op, float(index))
+    saved = pickle.loads(pickle.dumps(saved_queue.save()))  # noqa: S301 - our own bytes
+    assert isinstance(saved, SavedQueue)
+    restored = CallQueues(
+        centre=ANTALYA, settings=settings_, on_depth=lambda _c, depth: heard.append(depth)
+    )
+    restored.offer(make_workload(40, seed=11)[0])  # state restore replaces
+    restored.restore(saved)
+    assert heard[-1] == saved_queue.depth()
+    assert _observed(restored, 100.0) == _observed(saved_queue, 100.0)
+    for index, op in enumerate(ops[split:], start=split):
+        assert _apply(restored, op, float(index)) == _apply(saved_queue, op, float(index))
+        assert _observed(restored, index + 0.5) == _observed(saved_queue, index + 0.5)
