@@ -21,6 +21,10 @@ answer), attributed to the centre and channel that answered it.
 
 No clock of its own: every time is an aware ``datetime`` passed in.
 
+Saving. :meth:`AnswerTimes.save` and :meth:`AnswerClock.save` give their state as plain
+values (the histograms sparse: only buckets that counted something) and ``restore`` puts
+it back, so figures and clocks go on as if nothing had happened.
+
 Errors: :class:`AnswerTimeError` (a ``ValueError``) for naive datetimes, an answer before
 the offer, or an unknown call in :class:`AnswerClock`.
 """
@@ -29,6 +33,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from dispatch.model.centres import CENTRAL_DESK
@@ -37,7 +42,6 @@ from dispatch.model.vocabulary import Channel
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
-    from datetime import datetime
 
 
 class AnswerTimeError(ValueError):
@@ -106,6 +110,24 @@ class _Histogram:
         self.abandoned = 0
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SavedHistogram:
+    """One (centre, channel)'s histogram as plain values: its non-zero buckets only."""
+
+    buckets: tuple[tuple[int, int], ...]
+    """``(bucket index, count)`` of every bucket that counted a call."""
+    total_s: float
+    abandoned: int
+
+
+#: The figures of an :class:`AnswerTimes` as :meth:`AnswerTimes.save` gives them.
+SavedAnswerTimes = dict[tuple[CentreId, Channel], SavedHistogram]
+
+#: One call's answer clock as :meth:`AnswerClock.save` gives it: its first offer, the
+#: centre and channel it is offered on now, whether it was answered.
+SavedClock = tuple[datetime, CentreId, Channel, bool]
+
+
 class AnswerTimes:
     """Streaming answer-time accumulator per (centre, channel); bounded memory."""
 
@@ -163,6 +185,30 @@ class AnswerTimes:
     def keys(self) -> list[tuple[CentreId, Channel]]:
         """Every (centre, channel) seen, sorted."""
         return sorted(self._histograms)
+
+    def save(self) -> SavedAnswerTimes:
+        """The counts so far as plain values, sharing nothing mutable with the accumulator."""
+        return {
+            key: SavedHistogram(
+                buckets=tuple((i, n) for i, n in enumerate(histogram.counts) if n),
+                total_s=histogram.total_s,
+                abandoned=histogram.abandoned,
+            )
+            for key, histogram in self._histograms.items()
+        }
+
+    def restore(self, saved: SavedAnswerTimes) -> None:
+        """Replace the counts with saved ones (saved with the same ``max_seconds``)."""
+        histograms: dict[tuple[CentreId, Channel], _Histogram] = {}
+        for key, kept in saved.items():
+            histogram = histograms[key] = _Histogram(self.max_seconds)
+            for index, count in kept.buckets:
+                if index >= len(histogram.counts):
+                    raise ValueError("the saved figures have more buckets than max_seconds")
+                histogram.counts[index] = count
+            histogram.total_s = kept.total_s
+            histogram.abandoned = kept.abandoned
+        self._histograms = histograms
 
     def stats(
         self, *, centre: CentreId | None = None, channel: Channel | None = None
@@ -367,6 +413,22 @@ class AnswerClock:
     def __len__(self) -> int:
         """Calls followed now."""
         return len(self._clocks)
+
+    def save(self) -> dict[CallId, SavedClock]:
+        """The calls followed now and their clocks, as plain values."""
+        return {
+            call_id: (clock.offered_at, clock.centre, clock.channel, clock.answered)
+            for call_id, clock in self._clocks.items()
+        }
+
+    def restore(self, saved: dict[CallId, SavedClock]) -> None:
+        """Follow the saved calls instead of the current ones (the accumulator is kept)."""
+        self._clocks = {
+            call_id: _Clock(
+                offered_at=offered_at, centre=centre, channel=channel, answered=answered
+            )
+            for call_id, (offered_at, centre, channel, answered) in saved.items()
+        }
 
     def _clock(self, call_id: CallId) -> _Clock:
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -212,3 +213,78 @@ def test_shares_match_a_direct_count(samples: list[float]) -> None:
     assert stats.within_15s == sum(s <= 15 for s in samples) / len(samples)
     assert stats.within_20s == sum(s <= 20 for s in samples) / len(samples)
     assert stats.answered == len(samples)
+
+
+# -- saving and restoring -------------------------------------------------------------------
+
+_CENTRES = (ADANA, HATAY, CENTRAL_DESK)
+_STEPS = st.lists(
+    st.tuples(
+        st.sampled_from(["offered", "answered", "abandoned", "ended"]),
+        st.integers(0, 5),
+        st.sampled_from(_CENTRES),
+        st.sampled_from([Channel.PHONE, Channel.TEXT]),
+        st.floats(0, 700, allow_nan=False),
+    ),
+    max_size=60,
+)
+
+
+def _step(answers: AnswerClock, step: tuple[str, int, CentreId, Channel, float]) -> object:
+    """One input to the clock at ``T0 + seconds``; what it answered or the refusal."""
+    kind, n, centre, channel, seconds = step
+    call_id, at = CallId(f"call-{n}"), T0 + timedelta(seconds=seconds)
+    try:
+        if kind == "offered":
+            return answers.offered(call_id, centre=centre, channel=channel, at=at)
+        if kind == "answered":
+            return answers.answered(call_id, at=at)
+        if kind == "abandoned":
+            answers.abandoned(call_id, at=at)
+        else:
+            answers.ended(call_id)
+    except AnswerTimeError as exc:
+        return str(exc)
+    return None
+
+
+def _figures(answers: AnswerClock) -> tuple[object, ...]:
+    """Every figure of the accumulator and every clock followed."""
+    accumulator = answers.accumulator
+    keys = accumulator.keys()  # a sorted list, not a mapping's keys
+    per_key = [accumulator.stats(centre=c, channel=ch) for c, ch in keys]
+    started = [answers.started_at(CallId(f"call-{n}")) for n in range(6)]
+    return (accumulator.exposition(), accumulator.stats(), per_key, started, len(answers))
+
+
+@given(steps=_STEPS, split=st.integers(0, 60))
+def test_restored_figures_and_clocks_go_on_like_the_saved_ones(
+    steps: list[tuple[str, int, CentreId, Channel, float]], split: int
+) -> None:
+    """Save (through pickle) after some steps, restore elsewhere: the same answers after."""
+    saved_answers = AnswerClock(AnswerTimes())
+    for step in steps[:split]:
+        _step(saved_answers, step)
+    counts, clocks = pickle.loads(  # noqa: S301 - our own bytes
+        pickle.dumps((saved_answers.accumulator.save(), saved_answers.save()))
+    )
+    restored = AnswerClock(AnswerTimes())
+    restored.offered(CallId("call-0"), centre=ADANA, channel=Channel.PHONE, at=T0)
+    restored.accumulator.record_seconds(centre=HATAY, channel=Channel.TEXT, seconds=3.0)
+    restored.accumulator.restore(counts)
+    restored.restore(clocks)
+    assert _figures(restored) == _figures(saved_answers)
+    for step in steps[split:]:
+        assert _step(restored, step) == _step(saved_answers, step)
+    assert _figures(restored) == _figures(saved_answers)
+
+
+def test_saved_figures_keep_only_buckets_that_counted() -> None:
+    """The saved histogram is sparse; figures saved with more buckets are refused."""
+    accumulator = AnswerTimes(max_seconds=700)
+    accumulator.record_seconds(centre=ADANA, channel=Channel.PHONE, seconds=650.0)
+    accumulator.record_seconds(centre=ADANA, channel=Channel.PHONE, seconds=4.2)
+    saved = accumulator.save()
+    assert saved[(ADANA, Channel.PHONE)].buckets == ((5, 1), (650, 1))
+    with pytest.raises(ValueError, match="buckets"):
+        AnswerTimes().restore(saved)
