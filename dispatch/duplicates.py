@@ -29,6 +29,12 @@ caller says are trapped; :meth:`DuplicatesService.trapped` folds them per site w
 :func:`~dispatch.core.clustering.trapped_register`, following each call to the incident
 it belongs to now (after merges).
 
+An archived incident (``IncidentArchived``) leaves the desk: its site (closed already
+when it concluded), its proposal and the trapped counts of its calls; it is never a
+candidate again. The desk is a :class:`~dispatch.ports.Snapshotting` participant: its
+snapshot holds the sites with their sums, the proposals, the trapped counts and the
+marks, so a start restored from it replays only the events after it, as above.
+
 Errors::
 
     DuplicateError
@@ -52,6 +58,7 @@ from dispatch.core.clustering import (
     DuplicateFinder,
     NewCall,
     OpenIncident,
+    SavedSite,
     SiteTrapped,
     TrappedReport,
     trapped_register,
@@ -68,6 +75,7 @@ from dispatch.model.dispatch_events import (
 )
 from dispatch.model.events import (
     Event,
+    IncidentArchived,
     IncidentClassified,
     IncidentOpened,
     IncidentStatusChanged,
@@ -195,8 +203,31 @@ class _ClosedUnsearched:
     merged_into: IncidentId | None
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeskSnapshot:
+    """What a :class:`DuplicateDesk` holds after the last folded event (values only).
+
+    ``proposals`` and ``reports`` in the order the desk holds them, ``due`` the incidents
+    whose proposals are not recorded yet; the replay's bookkeeping (``mark``,
+    ``unsearched``, ``closed_unsearched``) is empty once a start's replay has finished.
+    """
+
+    sites: tuple[SavedSite, ...]
+    proposals: tuple[Proposal, ...]
+    due: tuple[IncidentId, ...]
+    reports: tuple[TrappedReport, ...]
+    recorded_mark: int
+    folded_through: int
+    mark: int
+    unsearched: tuple[tuple[IncidentId, _Unsearched], ...]
+    closed_unsearched: tuple[tuple[IncidentId, _ClosedUnsearched], ...]
+
+
 class DuplicateDesk:
     """Sites of open incidents and the proposals made against them (a pure fold)."""
+
+    snapshot_name = "dispatch.duplicates"
+    snapshot_version = 1
 
     #: How many closed, unsearched calls a replay remembers for a proposal recorded after
     #: the close (the proposal follows its call within one commit, so a few suffice).
@@ -214,13 +245,19 @@ class DuplicateDesk:
         """The newest mark the log holds (a proposal's ``searched_through``, or a mark's)."""
         self.proposals: dict[IncidentId, Proposal] = {}
         self._due: dict[IncidentId, Proposal] = {}
-        self.reports: list[TrappedReport] = []
+        self._reports: dict[CallId, list[TrappedReport]] = {}
+        """Trapped counts by call, in the order they were reported."""
         self.folded_through = 0
         """The last sequence number folded: every new call up to it has been searched."""
         self._unsearched: dict[IncidentId, _Unsearched] = {}
         self._closed_unsearched: OrderedDict[IncidentId, _ClosedUnsearched] = OrderedDict()
         self._mark = 0
         """Replay: calls up to this sequence number were searched when they came."""
+
+    @property
+    def reports(self) -> list[TrappedReport]:
+        """Every trapped count kept (a call's in the order reported)."""
+        return [report for reports in self._reports.values() for report in reports]
 
     def mark_due(self) -> bool:
         """Whether a :class:`DuplicateSearchMarked` should be recorded (none for a while)."""
@@ -250,7 +287,7 @@ class DuplicateDesk:
             if site is not None and kind is not None:
                 self.finder.open(replace(site, incident_type=kind))
         elif isinstance(event, TrappedReported):
-            self.reports.append(
+            self._reports.setdefault(event.call_id, []).append(
                 TrappedReport(
                     incident_id=event.incident_id,
                     call_id=event.call_id,
@@ -258,7 +295,52 @@ class DuplicateDesk:
                     at=event.occurred_at,
                 )
             )
+        elif isinstance(event, IncidentArchived):
+            self._archived(event)
         return False
+
+    def _archived(self, event: IncidentArchived) -> None:
+        """The incident and its calls leave the desk (a replay's bookkeeping included)."""
+        gone = event.incident_id
+        self.finder.close(gone)  # closed already when it concluded, unless a log says not
+        self.proposals.pop(gone, None)
+        self._due.pop(gone, None)
+        self._unsearched.pop(gone, None)
+        self._closed_unsearched.pop(gone, None)
+        for call_id in event.calls:
+            self._reports.pop(call_id, None)
+
+    # -- snapshot -------------------------------------------------------------------------
+
+    def snapshot(self) -> DeskSnapshot:
+        """The desk's state after the last folded event, sharing no mutable object."""
+        return DeskSnapshot(
+            sites=tuple(self.finder.snapshot()),
+            proposals=tuple(replace(p) for p in self.proposals.values()),
+            due=tuple(self._due),
+            reports=tuple(self.reports),
+            recorded_mark=self.recorded_mark,
+            folded_through=self.folded_through,
+            mark=self._mark,
+            unsearched=tuple(self._unsearched.items()),
+            closed_unsearched=tuple(self._closed_unsearched.items()),
+        )
+
+    def restore(self, state: object) -> None:
+        """Replace the desk's state with a :meth:`snapshot` (``TypeError`` for anything else)."""
+        if not isinstance(state, DeskSnapshot):
+            raise TypeError("not a duplicate desk's snapshot")
+        self.finder.restore(state.sites)
+        self.proposals = {p.incident_id: replace(p) for p in state.proposals}
+        self._due = {incident_id: self.proposals[incident_id] for incident_id in state.due}
+        self._reports = {}
+        for report in state.reports:
+            self._reports.setdefault(CallId(report.call_id), []).append(report)
+        self.recorded_mark = state.recorded_mark
+        self.folded_through = state.folded_through
+        self._mark = state.mark
+        self._unsearched = dict(state.unsearched)
+        self._closed_unsearched = OrderedDict(state.closed_unsearched)
 
     # -- replay ---------------------------------------------------------------------------
 
@@ -267,13 +349,11 @@ class DuplicateDesk:
 
         Every call up to the newest ``searched_through`` was (up to the proposal's own
         sequence number in a log written before that field existed): their proposals, if
-        any, are in the log.
+        any, are in the log. A desk restored from a snapshot keeps its marks; the replay
+        then folds only the events after the snapshot.
         """
-        self.recorded_mark = 0
-        self._mark = max(
-            (_mark_of(r.event, r.seq) for r in latest if r is not None),
-            default=0,
-        )
+        marks = [_mark_of(r.event, r.seq) for r in latest if r is not None]
+        self._mark = max([self._mark, *marks])
 
     def replay(self, event: Event, seq: int) -> None:
         """Fold one stored event at start, applying recorded proposals instead of searching."""
@@ -433,6 +513,7 @@ class DuplicatesService:
             replay=self._on_replay,
             prepare=self._before_replay,
             rebuilt=self._on_rebuilt,
+            snapshot=self.desk,
         )
 
     def _on_commit(self, batch: Sequence[Recorded]) -> None:
@@ -559,6 +640,7 @@ class DuplicatesService:
 
 
 __all__ = [
+    "DeskSnapshot",
     "DuplicateDesk",
     "DuplicateError",
     "DuplicatesService",

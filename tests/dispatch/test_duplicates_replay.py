@@ -3,7 +3,8 @@
 A live :class:`DuplicateDesk` folds a generated stream of calls, operator actions and the
 service's recording of due proposals; the stream is the log. A second desk replays the log
 (``replay`` then ``finish_replay``) and must hold the same sites and proposals, without
-searching again for any call the log shows was searched.
+searching again for any call the log shows was searched. The stream also reports people
+trapped and archives concluded incidents with their calls, as the engine's archivist does.
 """
 
 from __future__ import annotations
@@ -26,9 +27,11 @@ from dispatch.model.dispatch_events import (
     DuplicateProposed,
     DuplicateRejected,
     DuplicateSearchMarked,
+    TrappedReported,
 )
 from dispatch.model.events import (
     Event,
+    IncidentArchived,
     IncidentClassified,
     IncidentOpened,
     IncidentStatusChanged,
@@ -61,6 +64,12 @@ class Centre:
     desk: DuplicateDesk = field(default_factory=lambda: DuplicateDesk(mark_every=12))
     log: list[tuple[int, Event]] = field(default_factory=list)
     opened: int = 0
+    owners: dict[CallId, IncidentId] = field(default_factory=dict)
+    """Each call not archived yet, and the incident it belongs to now (after merges)."""
+    concluded: dict[IncidentId, IncidentStatus] = field(default_factory=dict)
+    """Incidents in a final status, not archived yet."""
+    archived: set[IncidentId] = field(default_factory=set)
+    archived_calls: set[CallId] = field(default_factory=set)
 
     def commit(self, event: Event) -> None:
         seq = len(self.log) + 1
@@ -78,6 +87,7 @@ class Centre:
 
     def open_call(self, building: int, north_m: float, radius_m: float) -> None:
         self.opened += 1
+        self.owners[CallId(f"call-{self.opened}")] = IncidentId(f"inc-{self.opened}")
         lat, lon = BUILDINGS[building]
         self.commit(
             IncidentOpened(
@@ -95,6 +105,11 @@ class Centre:
         return [IncidentId(i.incident_id) for i in self.desk.finder.incidents()]
 
     def close(self, incident_id: IncidentId, status: IncidentStatus, into: str | None) -> None:
+        self.concluded[incident_id] = status
+        if into is not None:
+            for call_id, owner in self.owners.items():
+                if owner == incident_id:
+                    self.owners[call_id] = IncidentId(into)
         self.commit(
             IncidentStatusChanged(
                 occurred_at=T0,
@@ -106,14 +121,42 @@ class Centre:
             )
         )
 
+    def archive(self, incident_id: IncidentId) -> None:
+        """The archivist: a concluded incident leaves with the calls that belong to it."""
+        calls = tuple(c for c, owner in self.owners.items() if owner == incident_id)
+        for call_id in calls:
+            del self.owners[call_id]
+        self.archived.add(incident_id)
+        self.archived_calls.update(calls)
+        self.commit(
+            IncidentArchived(
+                occurred_at=T0,
+                incident_id=incident_id,
+                status=self.concluded.pop(incident_id),
+                calls=calls,
+            )
+        )
 
-def _state(desk: DuplicateDesk) -> tuple[dict[str, tuple[str, str]], dict[str, tuple[Any, ...]]]:
+    def report_trapped(self, call_id: CallId, count: int) -> None:
+        self.commit(
+            TrappedReported(
+                occurred_at=T0 + timedelta(seconds=len(self.log)),
+                incident_id=self.owners[call_id],
+                call_id=call_id,
+                count=count,
+                actor="ct",
+            )
+        )
+
+
+def _state(desk: DuplicateDesk) -> tuple[dict[str, tuple[str, str]], dict[str, Any], list[Any]]:
     proposals = {str(i): (str(p.candidate), p.state.value) for i, p in desk.proposals.items()}
     sites = {
         s.incident_id: (round(s.lat, 9), round(s.lon, 9), round(s.radius_m, 6), s.calls)
         for s in desk.finder.incidents()
     }
-    return proposals, sites
+    reports = sorted((r.incident_id, r.call_id, r.trapped, r.at) for r in desk.reports)
+    return proposals, sites, reports
 
 
 def _latest(log: list[tuple[int, Event]]) -> list[Recorded | None]:
@@ -146,20 +189,22 @@ def _unmarked(log: list[tuple[int, Event]]) -> int:
     return sum(1 for seq, e in log if isinstance(e, IncidentOpened) and seq > max(marks))
 
 
+CALL = st.tuples(
+    st.just("call"), st.integers(0, len(BUILDINGS) - 1), st.floats(-30, 30), st.floats(5, 60)
+)
 OPERATIONS = st.lists(
     st.one_of(
-        st.tuples(
-            st.just("call"),
-            st.integers(0, len(BUILDINGS) - 1),
-            st.floats(-30, 30),
-            st.floats(5, 60),
-        ),
+        CALL,
+        CALL,  # twice as likely: histories with sites enough for the other operations
         st.tuples(st.just("tick")),
         st.tuples(st.just("close"), st.integers(0, 50)),
         st.tuples(st.just("merge"), st.integers(0, 50)),
         st.tuples(st.just("reject"), st.integers(0, 50)),
         st.tuples(st.just("classify"), st.integers(0, 50)),
+        st.tuples(st.just("trapped"), st.integers(0, 50), st.integers(0, 9)),
+        st.tuples(st.just("archive"), st.integers(0, 50)),
     ),
+    min_size=12,
     max_size=60,
 )
 
@@ -176,13 +221,27 @@ def _run(operations: list[tuple[Any, ...]]) -> Centre:
             centre.tick()
             continue
         pick = int(operation[1])
+        if kind == "trapped":
+            calls = list(centre.owners)
+            if calls:
+                centre.report_trapped(calls[pick % len(calls)], int(operation[2]))
+            continue
         if kind == "close":  # may come before the call's proposal is recorded
             sites = centre.open_incidents()
             if sites:
                 centre.close(sites[pick % len(sites)], IncidentStatus.CLOSED, None)
             continue
-        centre.tick()  # a dispatcher acts on what is recorded
-        proposed = [p for p in centre.desk.proposals.values() if p.state is ProposalState.PROPOSED]
+        centre.tick()  # a dispatcher (or the archivist, long after) acts on what is recorded
+        if kind == "archive":
+            concluded = list(centre.concluded)
+            if concluded:
+                centre.archive(concluded[pick % len(concluded)])
+            continue
+        proposed = [
+            p
+            for p in centre.desk.proposals.values()
+            if p.state is ProposalState.PROPOSED and p.candidate not in centre.archived
+        ]
         if kind == "merge" and proposed:
             proposal = proposed[pick % len(proposed)]
             centre.close(proposal.incident_id, IncidentStatus.MERGED, proposal.candidate)
