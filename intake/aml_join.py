@@ -14,12 +14,17 @@ ended. `AmlJoin` keeps, per normalised caller number:
 
 It is a projection: the service feeds it the committed log in order (also at start, so the
 waiting reports come back after a restart) and asks it with the current time as an input.
+Folding a long log, the log's own time ages it (`advance`: what could no longer join is
+swept once per lifetime), and an archived incident's calls are forgotten (`forget`), so it
+holds the live calls and the recent past only. `snapshot` and `restore` save and load it
+(the settings stay the running process's).
 """
 
 from __future__ import annotations
 
 import enum
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Final
@@ -27,7 +32,7 @@ from typing import Final
 from dispatch.model.ids import CallId, IncidentId
 from dispatch.model.values import Location
 
-__all__ = ["AmlJoin", "CallRef", "JoinOrder", "PendingReport"]
+__all__ = ["AmlJoin", "AmlJoinSnapshot", "CallRef", "JoinOrder", "PendingReport"]
 
 _CALLS_PER_NUMBER: Final = 8
 
@@ -64,6 +69,18 @@ class PendingReport:
     language: str | None = None
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AmlJoinSnapshot:
+    """What `AmlJoin.snapshot` saves: the calls by number, the waiting reports in arrival
+    order, the counters and when the log's time last swept."""
+
+    calls: dict[str, list[CallRef]]
+    pending: list[PendingReport]
+    evicted: int
+    expired: int
+    swept_at: datetime | None
+
+
 @dataclass(slots=True)
 class AmlJoin:
     """Reports and calls by number; see the module docstring."""
@@ -77,6 +94,7 @@ class AmlJoin:
     _pending_by_number: dict[str, set[str]] = field(default_factory=dict)
     evicted: int = 0
     expired: int = 0
+    _swept_at: datetime | None = None
 
     @property
     def pending_count(self) -> int:
@@ -109,6 +127,18 @@ class AmlJoin:
                     started_at=ref.started_at,
                     ended_at=at,
                 )
+
+    def forget(self, call_ids: Iterable[CallId]) -> None:
+        """These calls' incident was archived: no report joins them any more."""
+        for call_id in call_ids:
+            number = self._numbers_of_calls.pop(call_id, None)
+            if number is None:
+                continue
+            kept = [ref for ref in self._calls[number] if ref.call_id != call_id]
+            if kept:
+                self._calls[number] = kept
+            else:
+                del self._calls[number]
 
     def find_call(self, number: str, now: datetime) -> tuple[CallRef, JoinOrder] | None:
         """The call a report of `number` arriving at `now` joins, and when it came."""
@@ -163,6 +193,15 @@ class AmlJoin:
         self.expired += len(reports) - len(taken)
         return taken
 
+    def advance(self, now: datetime) -> None:
+        """The log's time reached `now`: sweep once the longer of the window and the time
+        to live has passed since the last sweep at log time (what is swept could no longer
+        join; at most twice that lifetime is held)."""
+        interval = timedelta(seconds=max(self.window_s, self.pending_ttl_s))
+        if self._swept_at is None or now - self._swept_at >= interval:
+            self.sweep(now)
+            self._swept_at = now
+
     def sweep(self, now: datetime) -> None:
         """Forget expired reports and calls ended longer ago than the window."""
         ttl = timedelta(seconds=self.pending_ttl_s)
@@ -187,3 +226,28 @@ class AmlJoin:
                 self._calls[number] = kept
             else:
                 del self._calls[number]
+
+    # -- snapshots -----------------------------------------------------------------------
+
+    def snapshot(self) -> AmlJoinSnapshot:
+        """The join's content now, in containers of its own (the values are immutable)."""
+        return AmlJoinSnapshot(
+            calls={number: list(refs) for number, refs in self._calls.items()},
+            pending=list(self._pending.values()),
+            evicted=self.evicted,
+            expired=self.expired,
+            swept_at=self._swept_at,
+        )
+
+    def restore(self, state: AmlJoinSnapshot) -> None:
+        """Replace the content with a snapshot's (the indexes are rebuilt from it)."""
+        self._calls = {number: list(refs) for number, refs in state.calls.items()}
+        self._numbers_of_calls = {
+            ref.call_id: number for number, refs in state.calls.items() for ref in refs
+        }
+        self._pending = OrderedDict()
+        self._pending_by_number = {}
+        self.evicted, self.expired = state.evicted, state.expired
+        for report in state.pending:
+            self.hold(report)
+        self._swept_at = state.swept_at

@@ -4,7 +4,9 @@
 (its projections subscribe to the log, so they are rebuilt when the store replays it at
 start), adds the HTTP and websocket routes with their OpenAPI description, and closes the
 session websockets at shutdown. It runs no background loop: pending AML reports, challenges
-and flood buckets expire lazily against the engine's clock.
+and flood buckets expire lazily against the engine's clock (waiting reports and ended calls
+also against the folded log's time), and an archived incident's calls leave the service's
+projections when the engine folds its archive.
 """
 
 from __future__ import annotations

@@ -12,8 +12,9 @@ sender's `+905321234567` and a form's `905321234567` name the same caller (the A
 the flood buckets depend on it).
 
 Abandoned calls with a number go to the callback list (`CallbackBook`), a projection folded
-from the log: an entry leaves it when an operator records the callback's outcome, or when the
-same number calls again (the new call supersedes the callback).
+from the log: an entry leaves it when an operator records the callback's outcome, when the
+same number calls again (the new call supersedes the callback), or when its incident is
+archived (`forget`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from __future__ import annotations
 import enum
 import re
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final
@@ -227,15 +229,33 @@ class CallbackBook:
 
     def complete(self, call_id: CallId) -> None:
         """An operator recorded the callback's outcome."""
+        if self._drop(call_id):
+            self.completed += 1
+
+    def forget(self, call_ids: Iterable[CallId]) -> None:
+        """These calls' incident was archived: their callbacks leave the list."""
+        for call_id in call_ids:
+            self._drop(call_id)
+
+    def _drop(self, call_id: CallId) -> bool:
         callback = self._open.pop(call_id, None)
         if callback is None:
-            return
-        self.completed += 1
+            return False
         waiting = self._by_number.get(callback.number)
         if waiting is not None:
             waiting.discard(call_id)
             if not waiting:
                 del self._by_number[callback.number]
+        return True
+
+    def copy(self) -> CallbackBook:
+        """A book of its own with the same entries and counters (for snapshots)."""
+        return CallbackBook(
+            _open=OrderedDict(self._open),
+            _by_number={number: set(calls) for number, calls in self._by_number.items()},
+            superseded=self.superseded,
+            completed=self.completed,
+        )
 
     def get(self, call_id: CallId) -> Callback | None:
         """The waiting callback of a call, if any."""

@@ -10,7 +10,9 @@ alarm (`authenticate`).
   asks for a new code, which gives a guesser nothing.
 * Codes and tokens are compared in constant time; only hashes are kept (the code's while it
   lives, the token's for good), so neither the log nor a memory dump gives a usable token.
-* The devices are a projection of the log (`AppDeviceVerified` events, fed to `apply`).
+* The devices are a projection of the log (`AppDeviceVerified` events, fed to `apply`),
+  saved and loaded with the engine's snapshots (`devices`, `restore_devices`); one entry per
+  verified installation, kept for good (a token stays valid).
 """
 
 from __future__ import annotations
@@ -126,6 +128,14 @@ class Registrations:
     def apply(self, event: AppDeviceVerified) -> None:
         """A committed verification: the token now authenticates the device."""
         self._devices[event.token_sha256] = Device(device_id=event.device_id, number=event.number)
+
+    def devices(self) -> dict[str, Device]:
+        """The verified devices by token digest, in a dict of their own (for snapshots)."""
+        return dict(self._devices)
+
+    def restore_devices(self, devices: dict[str, Device]) -> None:
+        """Replace the verified devices with saved ones (live challenges are kept)."""
+        self._devices = dict(devices)
 
     def authenticate(self, token: str | None) -> Device:
         """The device a token belongs to, or `InvalidDeviceToken`."""

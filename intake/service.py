@@ -4,7 +4,11 @@ Adapters hand it checked values (a gateway event, an AML report, a chat frame, a
 it applies flood limits, looks up what the pure rules need, commits through the engine
 (`EnginePort.receive_call` / `record`) and only then returns the acknowledgement. Its own
 projections (the AML join, the callback list, chat sessions, registered devices) are folded
-from the committed log by `on_commit`, also at start, so they survive a restart.
+from the committed log by `on_commit`, also at start, so they survive a restart; the service
+is a snapshot participant (`dispatch.ports.Snapshotting`), so a start may restore them and
+fold only the log's tail. When an incident is archived (`IncidentArchived`) its calls leave
+them (their AML join, callbacks, sessions and signalling relays): the service then answers
+for those calls as for unknown ones, and ignores later events about them.
 
 Writes that read a call's state are serialised per call (locations fuse over the evidence
 committed so far); AML reports and offered calls are serialised per caller number, so a
@@ -25,13 +29,19 @@ from dispatch.core.decide import ReceiveCall
 from dispatch.core.projections import CallView, Recorded
 from dispatch.locks import KeyedLocks
 from dispatch.model.access import AccessDenied, Principal
-from dispatch.model.events import CallLocated, CallReceived, CallStatusChanged, Event
+from dispatch.model.events import (
+    CallLocated,
+    CallReceived,
+    CallStatusChanged,
+    Event,
+    IncidentArchived,
+)
 from dispatch.model.ids import CallId, IncidentId
 from dispatch.model.values import Caller, Location
 from dispatch.model.vocabulary import CallStatus, Channel, Role
 from dispatch.ports import CallAck, EnginePort
 from intake.aml import AmlReport
-from intake.aml_join import AmlJoin, CallRef, JoinOrder, PendingReport
+from intake.aml_join import AmlJoin, AmlJoinSnapshot, CallRef, JoinOrder, PendingReport
 from intake.errors import (
     InvalidNumber,
     NotYourSession,
@@ -79,7 +89,7 @@ from intake.text_chat import (
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Ack", "IntakeService", "SmsGateway"]
+__all__ = ["Ack", "IntakeService", "IntakeSnapshot", "SmsGateway"]
 
 _SWEEP_EVERY = 1024
 _SESSION_CHANNELS = frozenset({Channel.TEXT, Channel.SIGN_VIDEO})
@@ -121,6 +131,21 @@ class Ack:
             "incident_id": self.incident_id,
             "duplicate": self.duplicate,
         }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IntakeSnapshot:
+    """What `IntakeService.snapshot` saves: every projection the log feeds, copied.
+
+    Signalling relays hold only connections' state: the calls that have one are saved, and
+    they come back fresh (as after a replay of the log).
+    """
+
+    aml: AmlJoinSnapshot
+    callbacks: CallbackBook
+    devices: dict[str, Device]
+    sessions: tuple[ChatSession, ...]
+    relays: tuple[CallId, ...]
 
 
 def _call_ack(ack: CallAck) -> Ack:
@@ -165,7 +190,7 @@ class IntakeService:
         self.relays: dict[CallId, SignallingRelay] = {}
         self._locks = KeyedLocks()
         self._operations = 0
-        engine.subscribe(self.on_commit)
+        engine.subscribe(self.on_commit, snapshot=self)
 
     # -- projections ----------------------------------------------------------------------
 
@@ -190,6 +215,7 @@ class IntakeService:
             if session is not None:
                 session.apply(seq, event)
         elif isinstance(event, AmlReportReceived):
+            self.aml.advance(event.occurred_at)
             if event.call_id is None:
                 self.aml.hold(
                     PendingReport(
@@ -208,8 +234,19 @@ class IntakeService:
             self.callbacks.complete(event.call_id)
         elif isinstance(event, AppDeviceVerified):
             self.registrations.apply(event)
+        elif isinstance(event, IncidentArchived):
+            self._archived(event.calls)
+
+    def _archived(self, calls: tuple[CallId, ...]) -> None:
+        """An archived incident's calls leave every projection."""
+        self.aml.forget(calls)
+        self.callbacks.forget(calls)
+        for call_id in calls:
+            self.sessions.pop(call_id, None)
+            self.relays.pop(call_id, None)
 
     def _call_received(self, event: CallReceived) -> None:
+        self.aml.advance(event.occurred_at)
         number = event.caller.number
         if number is not None:
             self.callbacks.call_received(number)
@@ -232,11 +269,14 @@ class IntakeService:
                 number=number,
             )
             if event.channel is Channel.SIGN_VIDEO:
-                self.relays[event.call_id] = SignallingRelay(
-                    sdp_max_bytes=self.settings.sdp_max_bytes,
-                    ice_max_bytes=self.settings.ice_max_bytes,
-                    buffer_max=self.settings.signal_buffer_max,
-                )
+                self.relays[event.call_id] = self._relay()
+
+    def _relay(self) -> SignallingRelay:
+        return SignallingRelay(
+            sdp_max_bytes=self.settings.sdp_max_bytes,
+            ice_max_bytes=self.settings.ice_max_bytes,
+            buffer_max=self.settings.signal_buffer_max,
+        )
 
     def _call_status(self, event: CallStatusChanged) -> None:
         if event.status in {CallStatus.ENDED, CallStatus.ABANDONED}:
@@ -257,6 +297,32 @@ class IntakeService:
                 dialled=call.dialled,
             )
         )
+
+    # -- snapshots ------------------------------------------------------------------------
+
+    snapshot_name = "intake.projections"
+    snapshot_version = 1
+
+    def snapshot(self) -> IntakeSnapshot:
+        """Intake's projections after the last folded event, copied."""
+        return IntakeSnapshot(
+            aml=self.aml.snapshot(),
+            callbacks=self.callbacks.copy(),
+            devices=self.registrations.devices(),
+            sessions=tuple(session.copy() for session in self.sessions.values()),
+            relays=tuple(self.relays),
+        )
+
+    def restore(self, state: object) -> None:
+        """Replace intake's projections with a snapshot's (flood buckets and live
+        registration challenges are not projections: they stay)."""
+        if not isinstance(state, IntakeSnapshot):
+            raise TypeError("not an intake snapshot")
+        self.aml.restore(state.aml)
+        self.callbacks = state.callbacks.copy()
+        self.registrations.restore_devices(state.devices)
+        self.sessions = {session.call_id: session.copy() for session in state.sessions}
+        self.relays = {call_id: self._relay() for call_id in state.relays}
 
     # -- shared ---------------------------------------------------------------------------
 

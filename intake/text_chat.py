@@ -11,7 +11,7 @@ console joins it over its own websocket. This module holds what does not need I/
   shown);
 * `ChatSession` decides (`message`, `join`, `close`) which events a frame produces, and
   evolves (`apply`) from committed events, so the session, its transcript and its dedupe set
-  are rebuilt from the log after a restart.
+  are rebuilt from the log after a restart (or from a snapshot: `copy`).
 
 Typing indications and delivery receipts are relayed, not stored; messages are stored
 before they are relayed or acknowledged.
@@ -22,7 +22,7 @@ from __future__ import annotations
 import enum
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Final
 
@@ -441,6 +441,10 @@ class ChatSession:
                 status=CallStatus.ENDED,
             )
         ]
+
+    def copy(self) -> ChatSession:
+        """A session of its own with the same state, transcript and dedupe set."""
+        return replace(self, transcript=list(self.transcript), _seen=set(self._seen))
 
     # evolve -------------------------------------------------------------------------------
 
