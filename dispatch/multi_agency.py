@@ -10,7 +10,10 @@ closed, merged or cancelled incident escalates no more.
 
 :class:`HandOffBook` holds the rules, sans-I/O: it is folded from committed events and
 asked what is due at a given time. :class:`MultiAgencyService` commits what it answers;
-the lifespan's timer loop (or a test with a controlled clock) calls :meth:`tick`.
+the lifespan's timer loop (or a test with a controlled clock) calls :meth:`tick`. An
+archived incident (``IncidentArchived``) leaves the book with its hand-offs. The book is a
+:class:`~dispatch.ports.Snapshotting` participant: its snapshot holds every case and
+hand-off; the deadlines are made again from them on restore.
 
 Errors::
 
@@ -26,7 +29,7 @@ import enum
 import heapq
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -37,7 +40,12 @@ from dispatch.model.dispatch_events import (
     AgencyHandOffEscalated,
     AgencyHandOffRequested,
 )
-from dispatch.model.events import Event, IncidentClassified, IncidentStatusChanged
+from dispatch.model.events import (
+    Event,
+    IncidentArchived,
+    IncidentClassified,
+    IncidentStatusChanged,
+)
 from dispatch.model.ids import IncidentId
 from dispatch.model.vocabulary import Agency
 from dispatch.ports import EnginePort
@@ -106,14 +114,35 @@ class HandOff:
 
 @dataclass(slots=True, kw_only=True)
 class _Case:
+    """One incident as the book sees it: its agencies and their hand-offs."""
+
     agencies: tuple[Agency, ...] = ()
     plate: int | None = None
     open: bool = True
     hand_offs: dict[Agency, HandOff] = field(default_factory=dict)
 
+    def copy(self) -> _Case:
+        """A copy sharing no mutable object with this case."""
+        return replace(self, hand_offs={a: replace(h) for a, h in self.hand_offs.items()})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HandOffBookSnapshot:
+    """What a :class:`HandOffBook` holds after the last folded event (copies)."""
+
+    cases: tuple[tuple[IncidentId, _Case], ...]
+    dirty: tuple[IncidentId, ...]
+
 
 class HandOffBook:
-    """Hand-offs of every incident, folded from the log; answers what is due (pure)."""
+    """Hand-offs of the incidents not archived, folded from the log; answers what is due (pure).
+
+    ``_dirty`` holds the open incidents some of whose agencies have no hand-off yet: the
+    fold keeps it exact, so a book folded at start asks for no request already recorded.
+    """
+
+    snapshot_name = "dispatch.multi_agency"
+    snapshot_version = 1
 
     def __init__(self, policy: HandOffPolicy) -> None:
         self.policy = policy
@@ -127,9 +156,10 @@ class HandOffBook:
             case = self._cases.setdefault(event.incident_id, _Case())
             case.agencies = event.agencies
             case.plate = event.plate
-            if case.open and any(a not in case.hand_offs for a in case.agencies):
+            if case.open and self._missing(event.incident_id):
                 self._dirty.add(event.incident_id)
                 return True
+            self._dirty.discard(event.incident_id)
         elif isinstance(event, IncidentStatusChanged):
             closing = self._cases.get(event.incident_id)
             if closing is not None and not event.status.is_open:
@@ -144,6 +174,8 @@ class HandOffBook:
                 deadline=event.deadline,
             )
             heapq.heappush(self._deadlines, (event.deadline, event.incident_id, event.agency))
+            if not self._missing(event.incident_id):
+                self._dirty.discard(event.incident_id)
             return True
         elif isinstance(event, AgencyHandOffAcknowledged):
             hand_off = self._hand_off(event.incident_id, event.agency)
@@ -162,7 +194,32 @@ class HandOffBook:
                         self._deadlines, (event.next_deadline, event.incident_id, event.agency)
                     )
                 return True
+        elif isinstance(event, IncidentArchived):
+            self._cases.pop(event.incident_id, None)  # its deadlines lapse: _pending says so
+            self._dirty.discard(event.incident_id)
         return False
+
+    def snapshot(self) -> HandOffBookSnapshot:
+        """Every case and hand-off after the last folded event, copied."""
+        return HandOffBookSnapshot(
+            cases=tuple((i, case.copy()) for i, case in self._cases.items()),
+            dirty=tuple(sorted(self._dirty)),
+        )
+
+    def restore(self, state: object) -> None:
+        """Replace the book with a :meth:`snapshot`; the deadlines still live are made again."""
+        if not isinstance(state, HandOffBookSnapshot):
+            raise TypeError("not a hand-off book's snapshot")
+        self._cases = {i: case.copy() for i, case in state.cases}
+        self._dirty = set(state.dirty)
+        self._deadlines = [
+            (hand_off.deadline, incident_id, agency)
+            for incident_id, case in self._cases.items()
+            if case.open
+            for agency, hand_off in case.hand_offs.items()
+            if hand_off.state is not HandOffState.ACKNOWLEDGED
+        ]
+        heapq.heapify(self._deadlines)
 
     def _hand_off(self, incident_id: IncidentId, agency: Agency) -> HandOff | None:
         case = self._cases.get(incident_id)
@@ -281,7 +338,7 @@ class MultiAgencyService:
         self.book = HandOffBook(policy)
         self.wake = asyncio.Event()
         self._lock = asyncio.Lock()
-        engine.subscribe(self._on_commit)
+        engine.subscribe(self._on_commit, snapshot=self.book)
 
     def _on_commit(self, batch: Sequence[Recorded]) -> None:
         for record in batch:
@@ -329,6 +386,7 @@ class MultiAgencyService:
 __all__ = [
     "HandOff",
     "HandOffBook",
+    "HandOffBookSnapshot",
     "HandOffError",
     "HandOffPolicy",
     "HandOffRefused",
