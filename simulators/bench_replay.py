@@ -1,7 +1,7 @@
 """``ng112 bench replay``: how long the engine takes to start on a log of N events.
 
-Writes N events (calls and their incidents, as an ingest commits them) into a temporary
-SQLite log with the event log's own ``append``, then starts the whole engine on it and
+Writes N events into a temporary SQLite log with the event log's own ``append``, then
+starts the whole engine on it and
 times start-up to ready (migrations, replay of every event into the projections of the
 spine and of every installed package), and the start on an empty log (boundaries and
 models loaded, nothing to fold), so the folding rate is shown apart from the fixed cost.
@@ -9,6 +9,14 @@ It also times the spine's own fold alone (``Engine.rebuild`` without package
 listeners), to show where start-up time goes. The
 target is 10 million events in at most 60 s: ``ng112 bench replay --events 10000000``
 (writing them takes several minutes and a few GB of disk).
+
+What is written (``--log``): ``centre`` (the default) is a working day of the centres
+(:mod:`simulators.centre_log`): every call's whole life, answered or abandoned, ended,
+its incident unfounded or dispatched and closed, and archived a retention period later
+(``--retention``, seconds of the log's time), so only a bounded working set is live at
+any point, as on a real log. ``held`` is the old worst case: every call received and its
+incident opened, nothing answered, decided or archived, so everything stays live; keep it
+to compare with earlier figures.
 
 ``--from PATH`` times the start on an existing SQLite event log instead, one the real
 engine wrote (the demo's log under ``./var``, a centre's backup): nothing is written,
@@ -35,6 +43,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from simulators.centre_log import Pace
 from simulators.errors import SimulatorError
 from simulators.host import (
     copy_sqlite_log,
@@ -81,8 +90,16 @@ async def run_replay(args: argparse.Namespace) -> dict[str, Any]:
     ``--from`` file that is missing, not an ng112 event log, or holds no events.
     """
     source: Path | None = args.from_path
-    if source is not None and (args.events is not None or args.db is not None):
-        msg = "--from times an existing log: --events and --db do not apply"
+    kind = args.log
+    written_options = (args.events, args.db, args.log, args.retention)
+    if source is not None and any(option is not None for option in written_options):
+        msg = "--from times an existing log: --events, --db, --log and --retention do not apply"
+        raise SimulatorError(msg)
+    if args.retention is not None and args.retention < 0:
+        msg = "--retention is seconds of the log's time, 0 or more"
+        raise SimulatorError(msg)
+    if args.retention is not None and kind == "held":
+        msg = "--retention applies to the centre log; the held log archives nothing"
         raise SimulatorError(msg)
     with tempfile.TemporaryDirectory(prefix="ng112-replay-") as folder:
         written = 0  # nothing is written when timing a file
@@ -90,7 +107,8 @@ async def run_replay(args: argparse.Namespace) -> dict[str, Any]:
         if source is None:
             db = args.db or temp_sqlite(folder)
             written = DEFAULT_EVENTS if args.events is None else args.events
-            write_s = await write_log(db, written)
+            pace = Pace() if args.retention is None else Pace(retention_s=args.retention)
+            write_s = await write_log(db, written, kind=kind or "centre", pace=pace)
             contents = await log_contents(db)
         else:
             db = await asyncio.to_thread(copy_sqlite_log, source, folder)
@@ -108,6 +126,7 @@ async def run_replay(args: argparse.Namespace) -> dict[str, Any]:
         full_probe = await _probe(db)
     return _figures(
         source="synthetic" if source is None else "file",
+        log=None if source is not None else kind or "centre",
         events=contents.events,
         event_types=dict(contents.by_type[:TOP_EVENT_TYPES]),
         written=written,
@@ -123,6 +142,7 @@ async def run_replay(args: argparse.Namespace) -> dict[str, Any]:
 def _figures(
     *,
     source: str,
+    log: str | None,
     events: int,
     event_types: dict[str, int],
     written: int,
@@ -138,6 +158,7 @@ def _figures(
     return {
         "bench": "replay",
         "source": source,
+        "log": log,
         "events": events,
         "event_types": event_types,
         "write_s": None if write_s is None else round(write_s, 2),

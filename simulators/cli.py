@@ -181,6 +181,18 @@ def register_bench(benches: argparse._SubParsersAction[argparse.ArgumentParser])
     )
     replay.add_argument("--db", help="database URL to write into (default: temporary SQLite)")
     replay.add_argument(
+        "--log",
+        choices=("centre", "held"),  # simulators.host.LOG_KINDS, without importing the engine
+        help="what to write: a centre's working day where calls end, incidents conclude and"
+        " are archived (centre, the default), or every call held open (held: the old worst case)",
+    )
+    replay.add_argument(
+        "--retention",
+        type=float,
+        metavar="S",
+        help="centre log: seconds of the log's time a concluded incident stays live (default 120)",
+    )
+    replay.add_argument(
         "--from",
         dest="from_path",
         type=Path,

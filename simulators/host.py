@@ -10,15 +10,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import itertools
 import shutil
 import sqlite3
 import time
 import uuid
-from collections.abc import Coroutine, Mapping
+from collections.abc import Coroutine, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from aiohttp import web
 
@@ -33,12 +34,23 @@ from dispatch.model.ids import new_call_id, new_incident_id
 from dispatch.model.values import Caller, Location
 from dispatch.model.vocabulary import Channel
 from dispatch.service import Engine
+from simulators.centre_log import CentreLog, Pace
 from simulators.errors import SimulatorError
 
+#: The synthetic logs ``bench replay`` writes: a centre's whole day, or every call held.
+LogKind = Literal["centre", "held"]
+LOG_KINDS: tuple[LogKind, ...] = ("centre", "held")
+#: Events a call leaves in the ``centre`` log on average (to date the log to end now).
+EVENTS_PER_CALL = 11.0
+
 __all__ = [
+    "LOG_KINDS",
     "LogContents",
+    "LogKind",
     "Settings",
+    "centre_batches",
     "copy_sqlite_log",
+    "held_batches",
     "log_contents",
     "settings_from",
     "start_engine",
@@ -108,34 +120,87 @@ def _events(i: int, plate: int) -> list[Event]:
     ]
 
 
-async def write_log(db_url: str, events: int, *, chunk: int = 5000) -> float:
-    """Write ``events`` events (calls and their incidents) with the log's own append.
+def held_batches(events: int, chunk: int) -> Iterator[list[Event]]:
+    """The ``held`` log: every call open and waiting, none answered, nothing decided.
 
-    Returns the seconds it took.
+    The worst case for memory (nothing ever concludes); kept so figures stay comparable
+    with the benchmark's earlier runs.
+    """
+    written = 0
+    while written < events:
+        batch: list[Event] = []
+        while len(batch) < chunk and written + len(batch) < events:
+            batch.extend(_events(written + len(batch), 1 + (written // 2) % 81))
+        batch = batch[: events - written]
+        written += len(batch)
+        yield batch
+
+
+def centre_batches(
+    events: int, chunk: int, *, first_seq: int, pace: Pace | None = None, seed: int = 112
+) -> Iterator[list[Event]]:
+    """The ``centre`` log (:mod:`simulators.centre_log`), ending about now, in chunks."""
+    pace = pace or Pace()
+    span = timedelta(seconds=events / (pace.calls_per_s * EVENTS_PER_CALL))
+    source = CentreLog(
+        start=datetime.now(UTC) - span,
+        first_seq=first_seq,
+        seed=seed,
+        run_id=uuid.uuid4().hex[:8],
+        pace=pace,
+    ).events(events)
+    while batch := list(itertools.islice(source, chunk)):
+        yield batch
+
+
+async def write_log(
+    db_url: str,
+    events: int,
+    *,
+    chunk: int = 5000,
+    kind: LogKind = "centre",
+    pace: Pace | None = None,
+    seed: int = 112,
+) -> float:
+    """Write ``events`` events of a ``centre`` or ``held`` log with the log's own append.
+
+    Returns the seconds it took. A ``centre`` log names its events' seqs (its archive
+    events list their timelines), so it is written in order after the log's last event,
+    and :class:`SimulatorError` is raised if the log numbered them otherwise.
     """
     engine = create_engine(db_url)
     log = EventLog(engine, group_commit=True, max_batch=chunk)
     await log.open()
+    expected = log.head + 1
+    if kind == "held":
+        batches = held_batches(events, chunk)
+    else:
+        batches = centre_batches(events, chunk, first_seq=expected, pace=pace, seed=seed)
     started = time.perf_counter()
-    async with asyncio.TaskGroup() as tasks:
-        writer = tasks.create_task(log.run_writer(), name="ng112-replay-writer")
-        written = 0
-        pending: list[asyncio.Task[list[int]]] = []
-        while written < events:
-            batch: list[Event] = []
-            while len(batch) < chunk and written + len(batch) < events:
-                batch.extend(_events(written + len(batch), 1 + (written // 2) % 81))
-            batch = batch[: events - written]
-            written += len(batch)
-            pending.append(tasks.create_task(log.append(batch)))
-            if len(pending) >= 8:
-                await asyncio.gather(*pending)
-                pending.clear()
-        await asyncio.gather(*pending)
-        writer.cancel()
-    elapsed = time.perf_counter() - started
-    await engine.dispose()
-    return elapsed
+    try:
+        async with asyncio.TaskGroup() as tasks:
+            writer = tasks.create_task(log.run_writer(), name="ng112-replay-writer")
+            pending: list[asyncio.Task[list[int]]] = []
+            for batch in batches:
+                pending.append(tasks.create_task(log.append(batch)))
+                if len(pending) >= 8:
+                    expected = _check_seqs(await asyncio.gather(*pending), expected)
+                    pending.clear()
+            _check_seqs(await asyncio.gather(*pending), expected)
+            writer.cancel()
+    finally:
+        await engine.dispose()
+    return time.perf_counter() - started
+
+
+def _check_seqs(appended: list[list[int]], expected: int) -> int:
+    """The next seq after ``appended``, which must run on from ``expected``."""
+    for seqs in appended:
+        if seqs and (seqs[0] != expected or seqs[-1] != expected + len(seqs) - 1):
+            msg = f"the log numbered events from {seqs[0]}, not {expected}: another writer?"
+            raise SimulatorError(msg)
+        expected += len(seqs)
+    return expected
 
 
 async def time_start(settings: Settings) -> tuple[float, web.AppRunner, str]:

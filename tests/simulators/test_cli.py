@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import logging
 import shutil
 import sqlite3
 from collections.abc import Callable
@@ -29,14 +30,27 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def test_bench_replay_prints_start_time(capsys: pytest.CaptureFixture[str]) -> None:
-    """``bench replay`` writes N events and reports the engine's start-up on them."""
-    args = _parser().parse_args(["bench", "replay", "--events", "2000"])
+def test_bench_replay_prints_start_time(
+    capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """``bench replay`` writes a centre's log of N events; the engine starts on it cleanly."""
+    caplog.set_level(logging.WARNING)
+    args = _parser().parse_args(["bench", "replay", "--events", "8000"])
     assert args.handler(args) == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert result["events"] == 2000
+    assert result["events"] == 8000
     assert result["source"] == "synthetic"
-    assert result["event_types"] == {"call_received": 1000, "incident_opened": 1000}
+    assert result["log"] == "centre"
+    types = result["event_types"]
+    assert set(types) >= {
+        "call_received",
+        "incident_opened",
+        "call_status_changed",
+        "incident_status_changed",
+        "call_answered",
+    }
+    assert types["call_received"] == types["incident_opened"]
+    assert [r.getMessage() for r in caplog.records] == [], "the start refused or failed"
     assert result["write_s"] > 0
     assert result["write_events_per_s"] > 0
     assert result["start_s"] > 0
@@ -47,6 +61,33 @@ def test_bench_replay_prints_start_time(capsys: pytest.CaptureFixture[str]) -> N
     assert result["rss_mb"] > 50
     assert result["bytes_per_event"] >= 0
     assert result["projected_10m_rss_gb"] * 1024 >= result["empty_rss_mb"] - 1
+
+
+def test_bench_replay_held_log_keeps_the_old_worst_case(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``--log held``: every call received and opened, nothing else (comparable figures)."""
+    args = _parser().parse_args(["bench", "replay", "--events", "2000", "--log", "held"])
+    assert args.handler(args) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["log"] == "held"
+    assert result["event_types"] == {"call_received": 1000, "incident_opened": 1000}
+
+
+@pytest.mark.parametrize(
+    ("options", "reason"),
+    [
+        (["--log", "held", "--retention", "60"], "--retention applies to the centre log"),
+        (["--retention", "-5"], "--retention is seconds of the log's time, 0 or more"),
+    ],
+)
+def test_bench_replay_refuses_a_retention_that_cannot_apply(
+    capsys: pytest.CaptureFixture[str], options: list[str], reason: str
+) -> None:
+    """A retention for the held log, or a negative one, is refused before anything runs."""
+    args = _parser().parse_args(["bench", "replay", "--events", "10", *options])
+    assert args.handler(args) == 2
+    assert capsys.readouterr().err.startswith(f"ng112 bench replay: {reason}")
 
 
 def test_start_probe_reports_the_fresh_engine_s_memory(
@@ -66,6 +107,7 @@ def test_memory_per_event_is_what_the_full_log_adds_to_the_empty_start() -> None
     """400 MB empty, 600 MB on 100,000 events: about 2 KB per event, 20 GB for 10 M."""
     figures = bench_replay._figures(
         source="file",
+        log=None,
         events=100_000,
         event_types={},
         written=0,
@@ -89,7 +131,7 @@ def _sqlite_url(path: Path) -> str:
 def _engine_log(path: Path, events: int) -> Path:
     """A log migrated and written by the engine's own event log (``events`` may be 0)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    asyncio.run(write_log(_sqlite_url(path), events))
+    asyncio.run(write_log(_sqlite_url(path), events, kind="held"))
     return path
 
 
@@ -131,7 +173,7 @@ def test_bench_replay_from_copies_the_write_ahead_log(
     with contextlib.closing(sqlite3.connect(log)) as reader:
         # An open reader keeps the engine's close from checkpointing the WAL into the file.
         reader.execute("SELECT count(*) FROM events").fetchone()
-        asyncio.run(write_log(_sqlite_url(log), 400))
+        asyncio.run(write_log(_sqlite_url(log), 400, kind="held"))
         main_file_only = tmp_path / "main-only.db"
         shutil.copyfile(log, main_file_only)
         assert _count_events(main_file_only) == 0  # the 400 events are in ng112.db-wal
@@ -223,13 +265,15 @@ def test_bench_replay_from_refuses_what_is_not_an_event_log(
 def test_bench_replay_from_refuses_write_options(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """``--from`` with ``--events`` is refused before anything runs."""
+    """``--from`` with ``--events`` or ``--log`` is refused before anything runs."""
     log = _engine_log(tmp_path / "ng112.db", 10)
-    args = _parser().parse_args(["bench", "replay", "--from", str(log), "--events", "5"])
-    assert args.handler(args) == 2
-    assert capsys.readouterr().err == (
-        "ng112 bench replay: --from times an existing log: --events and --db do not apply\n"
-    )
+    for option in (["--events", "5"], ["--log", "centre"], ["--retention", "60"]):
+        args = _parser().parse_args(["bench", "replay", "--from", str(log), *option])
+        assert args.handler(args) == 2
+        assert capsys.readouterr().err == (
+            "ng112 bench replay: --from times an existing log:"
+            " --events, --db, --log and --retention do not apply\n"
+        )
 
 
 def test_bench_surge_reports_zero_loss(capsys: pytest.CaptureFixture[str]) -> None:
