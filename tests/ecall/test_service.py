@@ -410,3 +410,24 @@ async def test_call_committed_without_case_events_is_completed_on_resend(
         assert len(engine.state.incidents) == 1
         assert len(events_of(engine, EcallCaseOpened)) == 1
         assert engine.state.incidents[call.incident_id].centre == "06"
+
+
+async def test_the_ledger_comes_back_from_a_snapshot(database: Database) -> None:
+    """A snapshot saved mid-way restores the ledger; only the events after it are folded, and
+    the update that follows joins the case the snapshot held."""
+    clock = FakeClock()
+    vin = vin_for(22)
+    async with running(database, clock) as (engine, service):
+        first = await service.ingest(fleet_msd(vin, 1), GATEWAY_PRINCIPAL)
+        await service.ingest(fleet_msd(vin_for(23), 1, test_call=True), GATEWAY_PRINCIPAL)
+        saved = await engine.save_snapshot()
+        clock.time += timedelta(minutes=5)
+        await service.ingest(fleet_msd(vin, 2), GATEWAY_PRINCIPAL)
+        before = service.ledger.snapshot()
+    async with running(database, clock) as (engine, service):
+        assert engine.restored_seq == saved
+        assert service.ledger.snapshot() == before
+        update = await service.ingest(fleet_msd(vin, 3), GATEWAY_PRINCIPAL)
+        assert (update.status, update.incident_id) == (AckStatus.UPDATED, first.incident_id)
+        assert first.incident_id is not None
+        assert service.ledger.by_incident[first.incident_id].message_identifiers == [1, 2, 3]
