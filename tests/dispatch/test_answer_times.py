@@ -6,7 +6,7 @@ import pickle
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dispatch.core.answer_times import (
@@ -220,20 +220,26 @@ def test_shares_match_a_direct_count(samples: list[float]) -> None:
 _CENTRES = (ADANA, HATAY, CENTRAL_DESK)
 _STEPS = st.lists(
     st.tuples(
-        st.sampled_from(["offered", "answered", "abandoned", "ended"]),
-        st.integers(0, 5),
+        st.sampled_from(["offered", "offered", "answered", "answered", "abandoned", "ended"]),
+        st.integers(0, 2),
         st.sampled_from(_CENTRES),
         st.sampled_from([Channel.PHONE, Channel.TEXT]),
-        st.floats(0, 700, allow_nan=False),
+        st.floats(0, 30, allow_nan=False),
     ),
+    min_size=3,
     max_size=60,
 )
+"""Steps of calls ``call-0`` to ``call-2``, each some seconds after the one before."""
 
 
-def _step(answers: AnswerClock, step: tuple[str, int, CentreId, Channel, float]) -> object:
-    """One input to the clock at ``T0 + seconds``; what it answered or the refusal."""
-    kind, n, centre, channel, seconds = step
-    call_id, at = CallId(f"call-{n}"), T0 + timedelta(seconds=seconds)
+Step = tuple[str, int, CentreId, Channel, float]
+
+
+def _step(answers: AnswerClock, steps: list[Step], index: int) -> object:
+    """Step ``index`` given to the clock; what it answered or the refusal."""
+    kind, n, centre, channel, _ = steps[index]
+    call_id = CallId(f"call-{n}")
+    at = T0 + timedelta(seconds=sum(step[4] for step in steps[: index + 1]))
     try:
         if kind == "offered":
             return answers.offered(call_id, centre=centre, channel=channel, at=at)
@@ -253,18 +259,20 @@ def _figures(answers: AnswerClock) -> tuple[object, ...]:
     accumulator = answers.accumulator
     keys = accumulator.keys()  # a sorted list, not a mapping's keys
     per_key = [accumulator.stats(centre=c, channel=ch) for c, ch in keys]
-    started = [answers.started_at(CallId(f"call-{n}")) for n in range(6)]
+    started = [answers.started_at(CallId(f"call-{n}")) for n in range(3)]
     return (accumulator.exposition(), accumulator.stats(), per_key, started, len(answers))
 
 
-@given(steps=_STEPS, split=st.integers(0, 60))
+@settings(max_examples=200)
+@given(steps=_STEPS, where=st.floats(0, 1))
 def test_restored_figures_and_clocks_go_on_like_the_saved_ones(
-    steps: list[tuple[str, int, CentreId, Channel, float]], split: int
+    steps: list[Step], where: float
 ) -> None:
     """Save (through pickle) after some steps, restore elsewhere: the same answers after."""
+    split = round(where * len(steps))
     saved_answers = AnswerClock(AnswerTimes())
-    for step in steps[:split]:
-        _step(saved_answers, step)
+    for index in range(split):
+        _step(saved_answers, steps, index)
     counts, clocks = pickle.loads(  # noqa: S301 - our own bytes
         pickle.dumps((saved_answers.accumulator.save(), saved_answers.save()))
     )
@@ -274,9 +282,24 @@ def test_restored_figures_and_clocks_go_on_like_the_saved_ones(
     restored.accumulator.restore(counts)
     restored.restore(clocks)
     assert _figures(restored) == _figures(saved_answers)
-    for step in steps[split:]:
-        assert _step(restored, step) == _step(saved_answers, step)
+    for index in range(split, len(steps)):
+        assert _step(restored, steps, index) == _step(saved_answers, steps, index)
     assert _figures(restored) == _figures(saved_answers)
+
+
+def test_a_restored_clock_remembers_the_call_was_answered() -> None:
+    """An answered call restored gives no second sample when answered again."""
+    answers = AnswerClock(AnswerTimes())
+    call_id = CallId("call-ru")
+    answers.offered(call_id, centre=CENTRAL_DESK, channel=Channel.PHONE, at=T0)
+    answers.answered(call_id, at=T0 + timedelta(seconds=12))
+    restored = AnswerClock(AnswerTimes())
+    restored.accumulator.restore(answers.accumulator.save())
+    restored.restore(answers.save())
+    restored.offered(call_id, centre=ANTALYA, channel=Channel.PHONE, at=T0 + timedelta(seconds=40))
+    assert restored.answered(call_id, at=T0 + timedelta(seconds=45)) is None
+    assert restored.started_at(call_id) == T0
+    assert restored.accumulator.stats().answered == 1
 
 
 def test_saved_figures_keep_only_buckets_that_counted() -> None:
