@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from dispatch.adapters.http import ENGINE
+from dispatch.app.composition import compose
 from dispatch.core.decide import ReceiveCall
 from dispatch.model import DEVELOPMENT_PRINCIPAL, Caller, Channel, Location
 from language_desk.adapters.http import LANGUAGE_DESK
@@ -22,6 +23,7 @@ from tests.dispatch.call_taking_fakes import (
     CALL_TAKING,
     DESK_PACKAGE,
     Client,
+    PlateLocator,
     SteppedClock,
     app_for,
     location,
@@ -31,7 +33,7 @@ from tests.dispatch.call_taking_fakes import (
     queue,
     take,
 )
-from tests.dispatch.conftest import ClientFactory
+from tests.dispatch.conftest import ClientFactory, settings_for
 
 BOTH = (CALL_TAKING, DESK_PACKAGE)
 RUSSIAN = "Помогите! Мой друг тонет в море возле отеля"
@@ -338,3 +340,30 @@ async def test_the_case_goes_to_the_province_of_the_incident(
     wrapped = await operator(client, "desk-ru", "wrap-up")
     assert wrapped["call_id"] == call["call_id"]
     assert (await operator(client, "mugla-1", "wrap-up"))["call_id"] == call["call_id"]
+
+
+async def test_the_desk_comes_back_from_a_snapshot(
+    aiohttp_client: ClientFactory, database: Database, clock: SteppedClock
+) -> None:
+    """A snapshot saved mid-way restores the desk at the next start, which folds only the
+    events after it and detects nothing again."""
+    settings = settings_for(database, snapshot_on_stop=False)
+    first = await aiohttp_client(
+        compose(settings, clock=clock, locator=PlateLocator(), packages=(DESK_PACKAGE,))
+    )
+    await post_call(first, channel="text", text=RUSSIAN, location=location("antalya"))
+    await settled(first)
+    saved = await first.app[ENGINE].save_snapshot()
+    await post_call(first, channel="text", text=PERSIAN, location=location("antalya"))
+    await settled(first)
+    head = first.app[ENGINE].state.last_seq
+    before = first.app[LANGUAGE_DESK].snapshot()
+    await first.close()
+    again = await aiohttp_client(
+        compose(settings, clock=clock, locator=PlateLocator(), packages=(DESK_PACKAGE,))
+    )
+    await settled(again)
+    assert again.app[ENGINE].restored_seq == saved
+    assert again.app[ENGINE].state.last_seq == head, "nothing detected twice"
+    assert again.app[LANGUAGE_DESK].snapshot() == before
+    assert [hints.route_language for hints in before.calls] == ["ru", "fa"]
