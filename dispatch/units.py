@@ -7,7 +7,9 @@ boats) belong to one agency and one home centre. Their devices talk MQTT
 engine, over :class:`~dispatch.ports.EnginePort` only:
 
 - :class:`Fleet` and :class:`OrderBook` are projections folded from committed events
-  (``engine.subscribe``), so they come back after a restart;
+  (``engine.subscribe``), so they come back after a restart; an archived incident
+  (``IncidentArchived``) takes its orders with it and frees any unit still on it, and the
+  service saves and restores both as one :class:`~dispatch.ports.Snapshotting` participant;
 - :meth:`UnitsService.recommend` ranks the available units of an agency by travel time on
   the road graph (``[units] road_graph``) or by the documented estimate without one
   (:func:`routing.recommend.recommend`);
@@ -39,7 +41,7 @@ import heapq
 import logging
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Protocol, TypeVar
@@ -60,7 +62,13 @@ from dispatch.model.dispatch_events import (
     UnitOrderUnacknowledged,
     UnitPositionReported,
 )
-from dispatch.model.events import Event, UnitDispatched, UnitRegistered, UnitStatusReported
+from dispatch.model.events import (
+    Event,
+    IncidentArchived,
+    UnitDispatched,
+    UnitRegistered,
+    UnitStatusReported,
+)
 from dispatch.model.ids import CentreId, IncidentId, UnitId
 from dispatch.model.values import Location
 from dispatch.model.vocabulary import (
@@ -317,10 +325,15 @@ class Fleet:
 
     def __init__(self) -> None:
         self.units: dict[UnitId, FleetUnit] = {}
+        self._crews: dict[IncidentId, set[UnitId]] = {}
+        """The units on each incident (those whose ``incident_id`` it is)."""
 
     def apply(self, event: Event) -> None:
         """Fold one committed event."""
         if isinstance(event, UnitRegistered):
+            known = self.units.get(event.unit_id)
+            if known is not None:
+                self._assign(known, None)
             self.units[event.unit_id] = FleetUnit(
                 unit_id=event.unit_id,
                 kind=event.kind,
@@ -333,20 +346,49 @@ class Fleet:
         unit_id = getattr(event, "unit_id", None)
         unit = self.units.get(UnitId(unit_id)) if isinstance(unit_id, str) else None
         if unit is None:
+            if isinstance(event, IncidentArchived):
+                for crew in self._crews.pop(event.incident_id, ()):
+                    self.units[crew].incident_id = None
             return
         if isinstance(event, UnitStatusReported):
             unit.status = event.status
             if event.location is not None:
                 unit.location = event.location
             if event.status in {UnitStatus.AVAILABLE, UnitStatus.OUT_OF_SERVICE}:
-                unit.incident_id = None
+                self._assign(unit, None)
             elif event.incident_id is not None:
-                unit.incident_id = event.incident_id
+                self._assign(unit, event.incident_id)
         elif isinstance(event, UnitPositionReported):
             unit.location = event.location
         elif isinstance(event, UnitDispatched):
             unit.status = UnitStatus.DISPATCHED
-            unit.incident_id = event.incident_id
+            self._assign(unit, event.incident_id)
+
+    def _assign(self, unit: FleetUnit, incident_id: IncidentId | None) -> None:
+        """Put the unit on an incident (``None``: on none), keeping the crews in step."""
+        before = unit.incident_id
+        if before == incident_id:
+            return
+        if before is not None:
+            crew = self._crews[before]
+            crew.discard(unit.unit_id)
+            if not crew:
+                del self._crews[before]
+        if incident_id is not None:
+            self._crews.setdefault(incident_id, set()).add(unit.unit_id)
+        unit.incident_id = incident_id
+
+    def snapshot(self) -> list[FleetUnit]:
+        """Every unit, copied, in the order registered."""
+        return [replace(unit) for unit in self.units.values()]
+
+    def restore(self, units: Iterable[FleetUnit]) -> None:
+        """Replace the fleet with saved units (what :meth:`snapshot` returned)."""
+        self.units = {}
+        self._crews = {}
+        for saved in units:
+            unit = self.units[saved.unit_id] = replace(saved, incident_id=None)
+            self._assign(unit, saved.incident_id)
 
     def busy_on(self, incident_id: str, *, besides: str) -> bool:
         """Whether another unit is still working on the incident."""
@@ -409,6 +451,8 @@ class OrderBook:
     def __init__(self) -> None:
         self.orders: dict[str, Order] = {}
         self._deadlines: list[tuple[datetime, str]] = []
+        self._by_incident: dict[IncidentId, list[str]] = {}
+        """The orders of each incident, to drop them with it when it is archived."""
 
     def apply(self, event: Event) -> None:
         """Fold one committed event."""
@@ -420,6 +464,7 @@ class OrderBook:
                 sent_at=event.occurred_at,
                 deadline=event.deadline,
             )
+            self._by_incident.setdefault(event.incident_id, []).append(event.order_id)
             heapq.heappush(self._deadlines, (event.deadline, event.order_id))
         elif isinstance(event, UnitOrderAcknowledged):
             order = self.orders.get(event.order_id)
@@ -430,6 +475,25 @@ class OrderBook:
             order = self.orders.get(event.order_id)
             if order is not None and order.state is OrderState.SENT:
                 order.state = OrderState.UNACKNOWLEDGED
+        elif isinstance(event, IncidentArchived):
+            for order_id in self._by_incident.pop(event.incident_id, ()):
+                self.orders.pop(order_id, None)  # its deadline lapses: _prune skips it
+
+    def snapshot(self) -> list[Order]:
+        """Every order, copied, in the order sent."""
+        return [replace(order) for order in self.orders.values()]
+
+    def restore(self, orders: Iterable[Order]) -> None:
+        """Replace the book with saved orders; the deadlines still awaited are made again."""
+        self.orders = {}
+        self._by_incident = {}
+        for saved in orders:
+            self.orders[saved.order_id] = replace(saved)
+            self._by_incident.setdefault(saved.incident_id, []).append(saved.order_id)
+        self._deadlines = [
+            (o.deadline, o.order_id) for o in self.orders.values() if o.state is OrderState.SENT
+        ]
+        heapq.heapify(self._deadlines)
 
     def _prune(self) -> None:
         while self._deadlines:
@@ -442,9 +506,11 @@ class OrderBook:
         """Orders still unacknowledged at their deadline, oldest deadline first."""
         self._prune()
         return [
-            self.orders[order_id]
+            order
             for deadline, order_id in sorted(self._deadlines)
-            if deadline <= now and self.orders[order_id].state is OrderState.SENT
+            if deadline <= now
+            and (order := self.orders.get(order_id)) is not None
+            and order.state is OrderState.SENT
         ]
 
     def next_deadline(self) -> datetime | None:
@@ -478,6 +544,14 @@ class Dispatched:
     seqs: list[int] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UnitsSnapshot:
+    """What the units service keeps from the log: its fleet and its orders (copies)."""
+
+    units: tuple[FleetUnit, ...]
+    orders: tuple[Order, ...]
+
+
 def unit_principal(unit: FleetUnit) -> Principal:
     """The principal under which a unit's reports move its incident."""
     return Principal(
@@ -491,6 +565,9 @@ def _new_order_id() -> str:
 
 class UnitsService:
     """The fleet, recommendations, dispatch orders and device reports, over the engine."""
+
+    snapshot_name = "dispatch.units"
+    snapshot_version = 1
 
     def __init__(
         self,
@@ -508,7 +585,7 @@ class UnitsService:
         self.wake = asyncio.Event()
         self._unit_locks: dict[str, asyncio.Lock] = {}
         self._tick_lock = asyncio.Lock()
-        engine.subscribe(self._on_commit)
+        engine.subscribe(self._on_commit, snapshot=self)
 
     def _on_commit(self, batch: Sequence[Recorded]) -> None:
         for record in batch:
@@ -516,6 +593,19 @@ class UnitsService:
             self.orders.apply(record.event)
             if isinstance(record.event, UnitOrderSent):
                 self.wake.set()
+
+    def snapshot(self) -> UnitsSnapshot:
+        """The fleet and the orders after the last folded event (``Snapshotting``)."""
+        return UnitsSnapshot(
+            units=tuple(self.fleet.snapshot()), orders=tuple(self.orders.snapshot())
+        )
+
+    def restore(self, state: object) -> None:
+        """Replace the fleet and the orders with a :meth:`snapshot` (``Snapshotting``)."""
+        if not isinstance(state, UnitsSnapshot):
+            raise TypeError("not the units service's snapshot")
+        self.fleet.restore(state.units)
+        self.orders.restore(state.orders)
 
     def _lock(self, unit_id: str) -> asyncio.Lock:
         lock = self._unit_locks.get(unit_id)
@@ -910,6 +1000,7 @@ __all__ = [
     "UnitsError",
     "UnitsService",
     "UnitsSettings",
+    "UnitsSnapshot",
     "UnknownOrder",
     "UnknownUnit",
     "area_of",
