@@ -72,13 +72,13 @@ class PendingReport:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AmlJoinSnapshot:
     """What `AmlJoin.snapshot` saves: the calls by number, the waiting reports in arrival
-    order, the counters and when the log's time last swept."""
+    order, the counters and when the log's time sweeps next."""
 
     calls: dict[str, list[CallRef]]
     pending: list[PendingReport]
     evicted: int
     expired: int
-    swept_at: datetime | None
+    sweep_due: datetime | None
 
 
 @dataclass(slots=True)
@@ -94,7 +94,7 @@ class AmlJoin:
     _pending_by_number: dict[str, set[str]] = field(default_factory=dict)
     evicted: int = 0
     expired: int = 0
-    _swept_at: datetime | None = None
+    _sweep_due: datetime | None = None
 
     @property
     def pending_count(self) -> int:
@@ -197,10 +197,10 @@ class AmlJoin:
         """The log's time reached `now`: sweep once the longer of the window and the time
         to live has passed since the last sweep at log time (what is swept could no longer
         join; at most twice that lifetime is held)."""
-        interval = timedelta(seconds=max(self.window_s, self.pending_ttl_s))
-        if self._swept_at is None or now - self._swept_at >= interval:
+        due = self._sweep_due
+        if due is None or now >= due:
             self.sweep(now)
-            self._swept_at = now
+            self._sweep_due = now + timedelta(seconds=max(self.window_s, self.pending_ttl_s))
 
     def sweep(self, now: datetime) -> None:
         """Forget expired reports and calls ended longer ago than the window."""
@@ -236,7 +236,7 @@ class AmlJoin:
             pending=list(self._pending.values()),
             evicted=self.evicted,
             expired=self.expired,
-            swept_at=self._swept_at,
+            sweep_due=self._sweep_due,
         )
 
     def restore(self, state: AmlJoinSnapshot) -> None:
@@ -250,4 +250,4 @@ class AmlJoin:
         self.evicted, self.expired = state.evicted, state.expired
         for report in state.pending:
             self.hold(report)
-        self._swept_at = state.swept_at
+        self._sweep_due = state.sweep_due

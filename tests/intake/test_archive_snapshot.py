@@ -204,7 +204,7 @@ def held(service: IntakeService, leaving: AbstractSet[CallId] = frozenset()) -> 
     return {
         "aml calls": calls,
         "aml pending": aml.pending,
-        "aml counters": (aml.evicted, aml.expired, aml.swept_at),
+        "aml counters": (aml.evicted, aml.expired, aml.sweep_due),
         "callbacks": [c for c in service.callbacks.entries() if c.call_id not in leaving],
         "sessions": sessions,
         "relays": [c for c in service.relays if c not in leaving],
