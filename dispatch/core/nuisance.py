@@ -7,23 +7,30 @@ window and, when a number reaches ``threshold`` within ``window``, flags its nex
 the call-taker. It never blocks anything: a real emergency can come from the same
 number, and the flag only informs.
 
-Bounded memory: at most ``max_numbers`` numbers are remembered (the least recently seen
-are forgotten first) and each keeps at most ``threshold`` + ``keep_extra`` timestamps.
-Numbers are personal data: the register holds them only in memory and its flag carries no
-number. No clock of its own: times are aware datetimes passed in.
+Bounded memory: a number is forgotten once its last unfounded call is older than the
+window (by the times passed in, the log's event times, which move forward: the number
+could not be flagged any more), at most ``max_numbers`` numbers are remembered (the least
+recently seen are forgotten first) and each keeps at most ``threshold`` + ``keep_extra``
+timestamps. Numbers are personal data: the register holds them in memory (and in the
+snapshot its owner saves with :meth:`NuisanceRegister.snapshot`, stored next to the log
+that holds the calls' numbers anyway), and its flag carries no number. No clock of its
+own: times are aware datetimes passed in.
 """
 
 from __future__ import annotations
 
 from collections import Counter, OrderedDict, deque
 from dataclasses import dataclass, field
-from datetime import timedelta
-from typing import TYPE_CHECKING
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, TypeAlias
 
 from dispatch.model.vocabulary import UnfoundedReason
 
 if TYPE_CHECKING:
-    from datetime import datetime
+    from collections.abc import Iterable
+
+#: One number's unfounded dispositions, oldest first, as a snapshot keeps them.
+SavedNumber: TypeAlias = tuple[str, tuple[tuple[datetime, UnfoundedReason], ...]]
 
 #: Reasons that count towards a nuisance flag: a test call is nobody's fault.
 COUNTED_REASONS: frozenset[UnfoundedReason] = frozenset(UnfoundedReason) - {UnfoundedReason.TEST}
@@ -60,11 +67,16 @@ class NuisanceRegister:
         self.counted = counted
         self._cap = threshold + keep_extra
         self._seen: OrderedDict[str, deque[tuple[datetime, UnfoundedReason]]] = OrderedDict()
+        self._forget_at = datetime.min.replace(tzinfo=UTC)
+        """No number is forgotten before this time (the first number's newest plus the
+        window, or earlier): most calls need no more than this comparison."""
 
     def record(self, number: str | None, reason: UnfoundedReason, at: datetime) -> None:
         """Count an unfounded disposition for ``number`` (anonymous calls are not counted)."""
         if at.tzinfo is None:
             raise ValueError("nuisance times must be aware datetimes")
+        if at >= self._forget_at:
+            self._forget_before(at)
         if not number or reason not in self.counted:
             return
         history = self._seen.get(number)
@@ -82,6 +94,8 @@ class NuisanceRegister:
             raise ValueError("nuisance times must be aware datetimes")
         if not number:
             return None
+        if now >= self._forget_at:
+            self._forget_before(now)
         history = self._seen.get(number)
         if history is None:
             return None
@@ -100,6 +114,32 @@ class NuisanceRegister:
             reasons=dict(Counter(reason.value for _, reason in recent)),
             last_at=recent[-1][0],
         )
+
+    def _forget_before(self, now: datetime) -> None:
+        """Forget the least recently seen numbers whose every disposition left the window.
+
+        Numbers are in the order last recorded, so the scan stops at the first one still
+        in the window: a few steps, whatever the number of numbers.
+        """
+        seen = self._seen
+        while seen:
+            history = seen[next(iter(seen))]
+            forget_at = history[-1][0] + self.window  # its newest, the times moving forward
+            if now < forget_at:
+                self._forget_at = forget_at
+                return
+            seen.popitem(last=False)
+
+    def snapshot(self) -> list[SavedNumber]:
+        """Every number remembered with its dispositions, least recently seen first."""
+        return [(number, tuple(history)) for number, history in self._seen.items()]
+
+    def restore(self, saved: Iterable[SavedNumber]) -> None:
+        """Replace what the register remembers with a :meth:`snapshot`."""
+        self._seen = OrderedDict(
+            (number, deque(history, maxlen=self._cap)) for number, history in saved
+        )
+        self._forget_at = datetime.min.replace(tzinfo=UTC)
 
     def __len__(self) -> int:
         """Numbers remembered now."""
