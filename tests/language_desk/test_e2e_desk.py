@@ -366,4 +366,4 @@ async def test_the_desk_comes_back_from_a_snapshot(
     assert again.app[ENGINE].restored_seq == saved
     assert again.app[ENGINE].state.last_seq == head, "nothing detected twice"
     assert again.app[LANGUAGE_DESK].snapshot() == before
-    assert [hints.route_language for hints in before.calls] == ["ru", "fa"]
+    assert [h.route_language for h in again.app[LANGUAGE_DESK].calls.values()] == ["ru", "fa"]
