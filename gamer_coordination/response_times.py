@@ -7,8 +7,9 @@
   1225 asks 90% within 60 s.
 
 Each series is a histogram of one-second buckets up to ``MAX_SECONDS`` plus an overflow
-counter, so memory does not grow with traffic; percentiles are nearest-rank and exact to
-the second (reported as the bucket's upper bound).
+counter, so memory does not grow with traffic (at most ``MAX_SECONDS + 1`` buckets, only
+those that hold samples); percentiles are nearest-rank and exact to the second (reported
+as the bucket's upper bound).
 """
 
 from __future__ import annotations
@@ -40,15 +41,31 @@ DISPATCH_STANDARDS: tuple[Standard, ...] = (
 
 
 class Histogram:
-    """Samples in one-second buckets; bucket ``i`` holds ``(i - 1, i]`` (0 holds exactly 0)."""
+    """Samples in one-second buckets; bucket ``i`` holds ``(i - 1, i]`` (0 holds exactly 0).
+
+    Sparse (only buckets that hold samples), so a period's histogram is small, two can be
+    merged (:meth:`merge`) and pickling one for a snapshot costs little.
+    """
 
     __slots__ = ("_counts", "count", "overflow", "total_s")
 
     def __init__(self) -> None:
-        self._counts = [0] * (MAX_SECONDS + 1)
+        self._counts: dict[int, int] = {}
         self.count = 0
         self.overflow = 0
         self.total_s = 0.0
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Histogram):
+            return NotImplemented
+        return (self.count, self.overflow, self.total_s, self._counts) == (
+            other.count,
+            other.overflow,
+            other.total_s,
+            other._counts,
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # mutable
 
     def add(self, seconds: float) -> None:
         """Record one sample (negative samples, from clock skew, count as zero)."""
@@ -59,11 +76,22 @@ class Histogram:
         if index > MAX_SECONDS:
             self.overflow += 1
         else:
-            self._counts[index] += 1
+            counts = self._counts
+            counts[index] = counts.get(index, 0) + 1
+
+    def merge(self, other: Histogram) -> None:
+        """Add every sample of ``other`` (a period's histogram into a longer period's)."""
+        self.count += other.count
+        self.overflow += other.overflow
+        self.total_s += other.total_s
+        counts = self._counts
+        for index, samples in other._counts.items():
+            counts[index] = counts.get(index, 0) + samples
 
     def within(self, seconds: int) -> int:
         """How many samples are at most ``seconds``."""
-        return sum(self._counts[: min(seconds, MAX_SECONDS) + 1])
+        limit = min(seconds, MAX_SECONDS)
+        return sum(samples for index, samples in self._counts.items() if index <= limit)
 
     def percentile(self, share: float) -> float | None:
         """The nearest-rank percentile, ``inf`` beyond ``MAX_SECONDS``; ``None`` when empty."""
@@ -71,8 +99,8 @@ class Histogram:
             return None
         rank = max(1, math.ceil(share * self.count))
         seen = 0
-        for index, bucket in enumerate(self._counts):
-            seen += bucket
+        for index in sorted(self._counts):
+            seen += self._counts[index]
             if seen >= rank:
                 return float(index)
         return math.inf
