@@ -122,6 +122,14 @@ class SpikeDetector:
                 alerts[plate] = found
         return alerts
 
+    def saved(self) -> dict[int, tuple[int, int, float]]:
+        """Each province's series as ``(bucket, count, baseline)``, for a snapshot."""
+        return {p: (s.bucket, s.count, s.baseline) for p, s in self._series.items()}
+
+    def restore(self, saved: dict[int, tuple[int, int, float]]) -> None:
+        """Replace the series with what :meth:`saved` returned (the policy stays)."""
+        self._series = {p: _Series(b, c, baseline) for p, (b, c, baseline) in saved.items()}
+
     @property
     def plates(self) -> list[int]:
         """Provinces with a baseline."""
