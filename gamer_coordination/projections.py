@@ -9,7 +9,18 @@ whole log; then live) and keeps what coordinators watch:
 - spike alerts (``spikes``): a province's call rate far above its usual level;
 - each open incident's map summary (and the last ``closed_retention`` concluded ones), with
   its calls' positions (a duplicate cluster when calls were merged) and, for eCalls and
-  panic alarms, the track of reported positions.
+  panic alarms, the track of reported positions;
+- what situation reports count (``periods``): the incidents it holds, and the period totals
+  of those it no longer holds.
+
+An incident leaves the projection when, concluded, it drops out of the map's retention or
+when the engine archives it (``IncidentArchived``), whichever comes first: it and its
+calls are forgotten (its key's value becomes ``None``) and its summary joins the period
+totals. Later events about it are ignored. Everything else kept is bounded: units (the
+fleet), provinces, spike series, and the period totals' history horizon.
+
+The projection is a snapshot participant's state (:meth:`Coordination.snapshot`,
+:meth:`Coordination.restore`; the dashboard hub is the participant).
 
 The projection is a keyed document. Keys are ``incident/<id>``, ``unit/<id>``,
 ``province/<NN>`` and ``national``; :meth:`Coordination.apply` and :meth:`Coordination.tick`
@@ -23,10 +34,10 @@ No clock: event times come from the events, "now" for spikes from the caller of 
 
 from __future__ import annotations
 
-from collections import Counter, deque
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from dispatch.core.projections import Recorded
@@ -38,6 +49,7 @@ from dispatch.model.events import (
     CallReceived,
     CallStatusChanged,
     Event,
+    IncidentArchived,
     IncidentClassified,
     IncidentOpened,
     IncidentStatusChanged,
@@ -45,6 +57,7 @@ from dispatch.model.events import (
     UnitRegistered,
     UnitStatusReported,
 )
+from dispatch.model.pickling import pickled_as_tuple
 from dispatch.model.values import Location, Placement
 from dispatch.model.vocabulary import (
     Agency,
@@ -55,11 +68,13 @@ from dispatch.model.vocabulary import (
     UnitKind,
     UnitStatus,
 )
+from gamer_coordination.periods import IncidentSummary, PeriodTotals
 from gamer_coordination.response_times import (
     ANSWER_STANDARDS,
     DISPATCH_STANDARDS,
     Histogram,
 )
+from gamer_coordination.saving import loaded, saved
 from gamer_coordination.spikes import SpikeAlert, SpikeDetector, SpikePolicy
 
 NATIONAL = "national"
@@ -84,15 +99,18 @@ def province_key(plate: int) -> str:
     return f"province/{plate:02d}"
 
 
+@pickled_as_tuple
 @dataclass(slots=True, kw_only=True)
 class _Call:
     incident_id: str
     received_at: datetime
     channel: Channel
-    positions: list[tuple[float, float]] = field(default_factory=list)
-    answered: bool = False
+    positions: tuple[tuple[float, float], ...] = ()
+    answer_s: float | None = None
+    """Its answer time, once answered."""
 
 
+@pickled_as_tuple
 @dataclass(slots=True, kw_only=True)
 class _Incident:
     incident_id: str
@@ -106,13 +124,16 @@ class _Incident:
     location: Location | None = None
     placement: Placement | None = None
     calls: list[str] = field(default_factory=list)
-    units: list[str] = field(default_factory=list)
+    units: tuple[str, ...] = ()
     merged_into: str | None = None
     answered_at: datetime | None = None
     dispatched_at: datetime | None = None
+    dispatch_s: float | None = None
     concluded_at: datetime | None = None
     updated_at: datetime | None = None
-    track: list[tuple[float, float]] = field(default_factory=list)
+    track: tuple[tuple[float, float], ...] = ()
+    events: int = 1
+    """Events that concerned it or its calls (a situation report ranks by them)."""
 
     @property
     def plate(self) -> int | None:
@@ -131,6 +152,7 @@ class _Incident:
         return items
 
 
+@pickled_as_tuple
 @dataclass(slots=True, kw_only=True)
 class _Unit:
     unit_id: str
@@ -143,6 +165,7 @@ class _Unit:
     incident_id: str | None = None
 
 
+@pickled_as_tuple
 @dataclass(slots=True)
 class _Scope:
     """Counts for one province, or for the country."""
@@ -159,6 +182,23 @@ class _Scope:
         return sum(self.open["status"].values())
 
 
+@dataclass(slots=True, kw_only=True)
+class _Saved:
+    """What :meth:`Coordination.snapshot` pickles (bump the hub's snapshot_version with it)."""
+
+    calls: dict[str, _Call]
+    incidents: dict[str, _Incident]
+    units: dict[str, _Unit]
+    scopes: dict[int | None, _Scope]
+    national: _Scope
+    concluded: dict[str, None]
+    spikes: dict[int, tuple[int, int, float]]
+    alerts: dict[int, SpikeAlert]
+    periods: PeriodTotals
+    last_seq: int
+    last_event_at: datetime | None
+
+
 def _position(location: Location | None) -> dict[str, Any] | None:
     if location is None:
         return None
@@ -169,17 +209,23 @@ class Coordination:
     """The keyed live projection; see the module docstring."""
 
     def __init__(
-        self, *, spike_policy: SpikePolicy | None = None, closed_retention: int = 500
+        self,
+        *,
+        spike_policy: SpikePolicy | None = None,
+        closed_retention: int = 500,
+        report_history: timedelta = timedelta(days=62),
     ) -> None:
         self._calls: dict[str, _Call] = {}
         self._incidents: dict[str, _Incident] = {}
         self._units: dict[str, _Unit] = {}
         self._scopes: dict[int | None, _Scope] = {}
         self._national = _Scope()
-        self._concluded: deque[str] = deque()
+        self._concluded: dict[str, None] = {}
+        """Concluded incidents still on the map, oldest first."""
         self._retention = closed_retention
         self.spikes = SpikeDetector(spike_policy)
         self.alerts: dict[int, SpikeAlert] = {}
+        self.periods = PeriodTotals(report_history)
         self.last_seq = 0
         self.last_event_at: datetime | None = None
         self._dirty: set[str] = set()
@@ -245,6 +291,16 @@ class Coordination:
             if i.status.is_open and (plate is None or i.plate == plate)
         ]
 
+    def summaries(self) -> Iterator[IncidentSummary]:
+        """What a situation report reads of each incident held (see ``periods`` for the rest)."""
+        for incident in self._incidents.values():
+            yield self._summary(incident)
+
+    @property
+    def held(self) -> tuple[int, int]:
+        """How many incidents and calls the projection holds."""
+        return len(self._incidents), len(self._calls)
+
     # -- folding ----------------------------------------------------------------------------
 
     def apply(self, records: Sequence[Recorded]) -> set[str]:
@@ -258,8 +314,10 @@ class Coordination:
             if self.last_event_at is None or event.occurred_at > self.last_event_at:
                 self.last_event_at = event.occurred_at
             self._apply(event, observed)
-        if observed and self.last_event_at is not None:
-            self._evaluate(observed, self.last_event_at)
+        if self.last_event_at is not None:
+            self.periods.forget_before(self.last_event_at)
+            if observed:
+                self._evaluate(observed, self.last_event_at)
         dirty, self._dirty = self._dirty, set()
         return dirty
 
@@ -328,6 +386,9 @@ class Coordination:
         if isinstance(event, (UnitRegistered, UnitStatusReported, UnitDispatched)):
             self._unit_event(event)
             return
+        if isinstance(event, IncidentArchived):
+            self._archived(event)
+            return
         self._other(event)
 
     def _other(self, event: Event) -> None:
@@ -350,12 +411,14 @@ class Coordination:
             return
         track = getattr(event, "track", None)
         if isinstance(track, (tuple, list)):
+            points = []
             for point in track:
                 lat, lon = getattr(point, "lat", None), getattr(point, "lon", None)
                 if isinstance(lat, float) and isinstance(lon, float):
-                    incident.track.append((lat, lon))
-            del incident.track[:-MAX_POSITIONS]
+                    points.append((lat, lon))
+            incident.track = (*incident.track, *points)[-MAX_POSITIONS:]
         incident.updated_at = event.occurred_at
+        incident.events += 1
         self._dirty.add(incident_key(incident_id))
 
     def _call_received(self, event: CallReceived, observed: set[int]) -> None:
@@ -363,7 +426,7 @@ class Coordination:
             incident_id=event.incident_id, received_at=event.occurred_at, channel=event.channel
         )
         if event.location is not None:
-            call.positions.append((event.location.lat, event.location.lon))
+            call.positions = ((event.location.lat, event.location.lon),)
         self._calls[event.call_id] = call
         plate = event.placement.plate if event.placement else None
         self._national.calls += 1
@@ -414,6 +477,7 @@ class Coordination:
         for name, value in changes.items():
             setattr(incident, name, value)
         incident.updated_at = at
+        incident.events += 1
         self._count(incident, +1)
         self._dirty.add(incident_key(incident_id))
         return incident
@@ -421,27 +485,30 @@ class Coordination:
     def _answered(self, call_id: str, at: datetime, event_plate: int | None) -> None:
         """A call's first answer (the engine's status or call-taking's own event)."""
         call = self._calls.get(call_id)
-        if call is None or call.answered:
+        if call is None or call.answer_s is not None:
             return
-        call.answered = True
         seconds = (at - call.received_at).total_seconds()
+        call.answer_s = seconds
         incident = self._incidents.get(call.incident_id)
         plate = incident.plate if incident else event_plate
         self._national.answer.add(seconds)
         if plate is not None:
             self._scope(plate).answer.add(seconds)
         self._touch_scopes(plate)
-        if incident is not None and incident.answered_at is None:
-            incident.answered_at = at
-            self._dirty.add(incident_key(incident.incident_id))
+        if incident is not None:
+            incident.events += 1
+            if incident.answered_at is None:
+                incident.answered_at = at
+                self._dirty.add(incident_key(incident.incident_id))
 
     def _call_position(self, call_id: str, location: Location) -> None:
         call = self._calls.get(call_id)
         if call is None:
             return
-        call.positions.append((location.lat, location.lon))
-        del call.positions[:-MAX_POSITIONS]
-        if call.incident_id in self._incidents:
+        call.positions = (*call.positions, (location.lat, location.lon))[-MAX_POSITIONS:]
+        incident = self._incidents.get(call.incident_id)
+        if incident is not None:
+            incident.events += 1
             self._dirty.add(incident_key(call.incident_id))
 
     def _call_located(self, event: CallLocated) -> None:
@@ -475,15 +542,34 @@ class Coordination:
             self._conclude(incident.incident_id)
 
     def _conclude(self, incident_id: str) -> None:
-        self._concluded.append(incident_id)
+        self._concluded[incident_id] = None
         while len(self._concluded) > self._retention:
-            old = self._concluded.popleft()
+            old = next(iter(self._concluded))
+            del self._concluded[old]
             incident = self._incidents.get(old)
             if incident is not None and not incident.status.is_open:
-                del self._incidents[old]
-                for call_id in incident.calls:
-                    self._calls.pop(call_id, None)
-                self._dirty.add(incident_key(old))
+                self._retire(incident)
+
+    def _retire(self, incident: _Incident) -> None:
+        """The incident leaves the projection: its summary joins the period totals."""
+        self.periods.add(self._summary(incident))
+        self._count(incident, -1)  # nothing for a concluded one
+        del self._incidents[incident.incident_id]
+        self._concluded.pop(incident.incident_id, None)
+        if incident.status is not IncidentStatus.MERGED:  # a merged one's calls move on
+            for call_id in incident.calls:
+                call = self._calls.get(call_id)
+                if call is not None and call.incident_id == incident.incident_id:
+                    del self._calls[call_id]  # calls merged here earlier may belong elsewhere
+        self._dirty.add(incident_key(incident.incident_id))
+
+    def _archived(self, event: IncidentArchived) -> None:
+        """The engine archived the incident: it and its calls are forgotten (if still held)."""
+        incident = self._incidents.get(event.incident_id)
+        if incident is not None:
+            self._retire(incident)
+        for call_id in event.calls:
+            self._calls.pop(call_id, None)
 
     def _dispatched(self, incident: _Incident, at: datetime) -> None:
         if incident.dispatched_at is not None:
@@ -491,6 +577,7 @@ class Coordination:
         incident.dispatched_at = at
         start = incident.answered_at or incident.opened_at
         seconds = (at - start).total_seconds()
+        incident.dispatch_s = seconds
         self._national.dispatch.add(seconds)
         if incident.plate is not None:
             self._scope(incident.plate).dispatch.add(seconds)
@@ -506,6 +593,7 @@ class Coordination:
         if call is not None:
             call.incident_id = event.incident_id
         incident.updated_at = event.occurred_at
+        incident.events += 1
         self._dirty.add(incident_key(event.incident_id))
 
     def _unit_event(self, event: UnitRegistered | UnitStatusReported | UnitDispatched) -> None:
@@ -530,8 +618,9 @@ class Coordination:
             incident = self._incidents.get(event.incident_id)
             if incident is not None:
                 if event.unit_id not in incident.units:
-                    incident.units.append(event.unit_id)
+                    incident.units = (*incident.units, event.unit_id)
                 incident.updated_at = event.occurred_at
+                incident.events += 1
                 self._dirty.add(incident_key(event.incident_id))
                 self._dispatched(incident, event.occurred_at)
             if found is not None:
@@ -565,7 +654,71 @@ class Coordination:
                 del scope.units[unit.status.value]
         self._touch_scopes(unit.plate)
 
+    # -- snapshots --------------------------------------------------------------------------
+
+    def snapshot(self) -> bytes:
+        """The state after the last folded batch, pickled (see ``saving``).
+
+        The spike policy, the retention and the history are settings, not state: a
+        restored projection keeps its own.
+        """
+        return saved(self._saved())
+
+    def _saved(self) -> _Saved:
+        return _Saved(
+            calls=self._calls,
+            incidents=self._incidents,
+            units=self._units,
+            scopes=self._scopes,
+            national=self._national,
+            concluded=self._concluded,
+            spikes=self.spikes.saved(),
+            alerts=self.alerts,
+            periods=self.periods,
+            last_seq=self.last_seq,
+            last_event_at=self.last_event_at,
+        )
+
+    def restore(self, state: object) -> None:
+        """Replace the state with one :meth:`snapshot` returned."""
+        restored = loaded(state, _Saved)
+        self._calls, self._incidents = restored.calls, restored.incidents
+        self._units, self._scopes = restored.units, restored.scopes
+        self._national, self._concluded = restored.national, restored.concluded
+        self.spikes.restore(restored.spikes)
+        self.alerts, self.periods = restored.alerts, restored.periods
+        self.last_seq, self.last_event_at = restored.last_seq, restored.last_event_at
+        self._dirty = set()
+
     # -- views ------------------------------------------------------------------------------
+
+    def _summary(self, incident: _Incident) -> IncidentSummary:
+        placement = incident.placement
+        location = incident.location
+        return IncidentSummary(
+            incident_id=incident.incident_id,
+            plate=incident.plate,
+            province=placement.province if placement else None,
+            district=placement.district if placement else None,
+            status=incident.status,
+            incident_type=incident.incident_type,
+            priority=int(incident.priority),
+            agencies=incident.agencies,
+            calls=len(incident.calls),
+            units=len(incident.units),
+            events=incident.events,
+            opened_at=incident.opened_at,
+            concluded_at=incident.concluded_at,
+            answer_s=tuple(
+                call.answer_s
+                for call_id in incident.calls
+                if (call := self._calls.get(call_id)) is not None
+                and call.answer_s is not None
+                and call.incident_id == incident.incident_id
+            ),
+            dispatch_s=incident.dispatch_s,
+            position=(location.lat, location.lon) if location else None,
+        )
 
     def _incident_view(self, incident: _Incident) -> dict[str, Any]:
         placement = incident.placement

@@ -5,7 +5,10 @@ area (a province, or a circle around a point), optionally one agency's units onl
 :func:`resolve_targets` turns that into unit ids, :func:`decide_push` into the
 :class:`UnitInfoSent` event; :class:`PushLedger` folds the log (so it is rebuilt at start)
 and says which units have not acknowledged yet, for the gateway to republish, and
-:meth:`PushLedger.decide_ack` turns a unit's acknowledgement into an event once.
+:meth:`PushLedger.decide_ack` turns a unit's acknowledgement into an event once. The
+pushes about an incident are forgotten when the engine archives it (``IncidentArchived``:
+no longer republished, and unknown to ``GET``); the ledger is a snapshot participant
+(``gamer.push``).
 """
 
 from __future__ import annotations
@@ -18,10 +21,12 @@ from typing import Any
 
 from dispatch.core.projections import IncidentView, Recorded, UnitView
 from dispatch.model.centres import centre_plate
+from dispatch.model.events import IncidentArchived
 from dispatch.model.ids import IncidentId, UnitId
 from dispatch.model.vocabulary import Agency
 from gamer_coordination.errors import PushRefused
 from gamer_coordination.events import UnitInfoAcknowledged, UnitInfoSent
+from gamer_coordination.saving import loaded, saved
 
 MAX_UNITS = 500
 _EARTH_KM = 6371.0088
@@ -135,12 +140,25 @@ class PushRecord:
         }
 
 
+@dataclass(slots=True, kw_only=True)
+class _Saved:
+    """What :meth:`PushLedger.snapshot` pickles (bump ``snapshot_version`` with it)."""
+
+    messages: dict[str, PushRecord]
+    unacked: dict[str, None]
+    by_incident: dict[str, list[str]]
+
+
 class PushLedger:
-    """Every push and its acknowledgements, folded from the log."""
+    """Every push and its acknowledgements, folded from the log (see the module doc)."""
+
+    snapshot_name = "gamer.push"
+    snapshot_version = 1
 
     def __init__(self) -> None:
         self.messages: dict[str, PushRecord] = {}
         self._unacked: dict[str, None] = {}
+        self._by_incident: dict[str, list[str]] = {}
 
     def apply(self, records: Sequence[Recorded]) -> list[PushRecord]:
         """Fold a committed batch; returns the pushes it recorded (to publish)."""
@@ -151,6 +169,8 @@ class PushLedger:
                 push = PushRecord(event, record.seq)
                 self.messages[event.message_id] = push
                 self._unacked[event.message_id] = None
+                if event.incident_id is not None:
+                    self._by_incident.setdefault(event.incident_id, []).append(event.message_id)
                 new.append(push)
             elif isinstance(event, UnitInfoAcknowledged):
                 known = self.messages.get(event.message_id)
@@ -158,7 +178,23 @@ class PushLedger:
                     known.acknowledged.setdefault(event.unit_id, event.occurred_at)
                     if not known.pending:
                         self._unacked.pop(event.message_id, None)
+            elif isinstance(event, IncidentArchived):
+                for message_id in self._by_incident.pop(event.incident_id, ()):
+                    self.messages.pop(message_id, None)
+                    self._unacked.pop(message_id, None)
         return new
+
+    def snapshot(self) -> bytes:
+        """The pushes and acknowledgements now, pickled (see ``saving``)."""
+        return saved(
+            _Saved(messages=self.messages, unacked=self._unacked, by_incident=self._by_incident)
+        )
+
+    def restore(self, state: object) -> None:
+        """Replace the ledger with a :meth:`snapshot`'s content."""
+        restored = loaded(state, _Saved)
+        self.messages, self._unacked = restored.messages, restored.unacked
+        self._by_incident = restored.by_incident
 
     def unacknowledged(self) -> list[PushRecord]:
         """Pushes some target has not acknowledged, oldest first."""

@@ -13,6 +13,8 @@ class GamerSettings(BaseModel):
     ``tile_url`` is a Leaflet URL template (``https://tiles.example/{z}/{x}/{y}.png``); with
     none, the map draws the province and district boundaries alone. ``report_every_s``
     turns on scheduled situation reports written under ``report_dir``.
+    ``closed_retention`` concluded incidents stay on the map; reports count the ones no
+    longer held for ``report_history_days`` (see ``periods``).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -26,6 +28,7 @@ class GamerSettings(BaseModel):
     spike_min_count: int = Field(default=10, ge=1)
     spike_floor: float = Field(default=1.0, gt=0)
     closed_retention: int = Field(default=500, ge=0)
+    report_history_days: int = Field(default=62, ge=1, le=3660)
     stream_max_pending: int = Field(default=20_000, ge=16)
     stream_coalesce_ms: float = Field(default=50.0, ge=0, le=5000)
     stream_summary_interval_s: float = Field(default=1.0, ge=0, le=60)

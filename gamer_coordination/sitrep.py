@@ -1,13 +1,16 @@
 """Situation reports: a province's or the country's period in one printable page. Pure.
 
-:func:`build_report` reads the engine's incident projections (each with its timeline from
-report to conclusion) and gathers, for the incidents opened in ``[start, end)`` in the
-scope: counts by type, agency, priority, status and province; answer and dispatch times
-against the standards (``response_times``); the busiest incidents (most calls, then most
-events); and the positions to map. :func:`render_html` turns it into one self-contained
-HTML page that prints well on A4 (no script, inline CSS, the map as inline SVG drawn
-here from the province boundaries GeoJSON). Every value is escaped; caller personal data
-(names, numbers, words) is never part of a report.
+:func:`build_report` reads GAMER's own projection: the summaries of the incidents it holds
+(``Coordination.summaries``) and the period totals of those it no longer holds
+(``periods``: concluded ones past the map's retention, archived ones). For the incidents
+opened in ``[start, end)`` in the scope it gathers counts by type, agency, priority, status
+and province; answer and dispatch times against the standards (``response_times``); the
+busiest incidents (most calls, then most events); and the positions to map. Incidents in
+the totals count by the hour they were opened in (an hour counts when it starts in the
+period) and only the busiest of them are drawn. :func:`render_html` turns it into one
+self-contained HTML page that prints well on A4 (no script, inline CSS, the map as inline
+SVG drawn here from the province boundaries GeoJSON). Every value is escaped; caller
+personal data (names, numbers, words) is never part of a report.
 
 No clock: ``generated_at`` is passed in.
 """
@@ -22,17 +25,30 @@ from datetime import datetime, timedelta
 from html import escape
 from typing import Any
 
-from dispatch.core.projections import IncidentView
-from dispatch.model.call_taking_events import CallAnswered
-from dispatch.model.events import (
-    CallReceived,
-    CallStatusChanged,
-    IncidentStatusChanged,
-    UnitDispatched,
-)
-from dispatch.model.vocabulary import CallStatus, IncidentStatus
+from dispatch.model.vocabulary import IncidentStatus
 from gamer_coordination.errors import InvalidPeriod
+from gamer_coordination.periods import (
+    BUSIEST,
+    BusyIncident,
+    IncidentSummary,
+    PeriodTotals,
+    Ranked,
+    by_rank,
+)
+from gamer_coordination.projections import Coordination
 from gamer_coordination.response_times import ANSWER_STANDARDS, DISPATCH_STANDARDS, Histogram
+
+__all__ = [
+    "MAX_PERIOD",
+    "MAX_POINTS",
+    "BusyIncident",
+    "SituationReport",
+    "build_report",
+    "check_period",
+    "render_html",
+    "report_of",
+    "svg_map",
+]
 
 #: The longest period a report may cover.
 MAX_PERIOD = timedelta(days=31)
@@ -43,25 +59,13 @@ _PRIORITY_COLOURS = {1: "#b3261e", 2: "#e8710a", 3: "#c9a100", 4: "#4f7cac"}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class BusyIncident:
-    """One of the period's busiest incidents."""
-
-    incident_id: str
-    incident_type: str | None
-    priority: int
-    status: str
-    calls: int
-    units: int
-    events: int
-    province: str | None
-    district: str | None
-    opened_at: datetime
-    concluded_at: datetime | None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
 class SituationReport:
-    """What a situation report says (JSON-ready through ``msgspec.to_builtins``)."""
+    """What a situation report says (JSON-ready through ``msgspec.to_builtins``).
+
+    ``incomplete_before``: the period totals forgot the hours before this time (the
+    history horizon), so incidents opened before it that the projection no longer
+    holds are not counted.
+    """
 
     plate: int | None
     province: str | None
@@ -80,6 +84,7 @@ class SituationReport:
     dispatch: dict[str, Any]
     busiest: tuple[BusyIncident, ...]
     points: tuple[tuple[float, float, int], ...] = field(default_factory=tuple)
+    incomplete_before: datetime | None = None
 
 
 def check_period(start: datetime, end: datetime) -> None:
@@ -92,56 +97,44 @@ def check_period(start: datetime, end: datetime) -> None:
         raise InvalidPeriod("a report covers at most 31 days")
 
 
-def _times(incident: IncidentView) -> tuple[list[float], float | None]:
-    """The incident's calls' answer times and its dispatch time (seconds)."""
-    received: dict[str, datetime] = {}
-    answers: dict[str, datetime] = {}
-    dispatched: datetime | None = None
-    for record in incident.timeline:
-        event = record.event
-        if isinstance(event, CallReceived):
-            received.setdefault(event.call_id, event.occurred_at)
-        elif isinstance(event, CallAnswered) or (
-            isinstance(event, CallStatusChanged) and event.status is CallStatus.ANSWERED
-        ):
-            answers.setdefault(event.call_id, event.occurred_at)
-        elif isinstance(event, UnitDispatched) or (
-            isinstance(event, IncidentStatusChanged) and event.status is IncidentStatus.DISPATCHED
-        ):
-            dispatched = dispatched or event.occurred_at
-    answer_s = [
-        (at - received[call]).total_seconds() for call, at in answers.items() if call in received
-    ]
-    dispatch_s = None
-    if dispatched is not None:
-        start = min(answers.values()) if answers else incident.opened_at
-        dispatch_s = (dispatched - start).total_seconds()
-    return answer_s, dispatch_s
-
-
-def _concluded_at(incident: IncidentView) -> datetime | None:
-    if incident.status.is_open:
-        return None
-    for record in reversed(incident.timeline):
-        if isinstance(record.event, IncidentStatusChanged):
-            return record.event.occurred_at
-    return None
-
-
-def build_report(
-    incidents: Iterable[IncidentView],
+def report_of(
+    projection: Coordination,
     *,
     plate: int | None,
     start: datetime,
     end: datetime,
     generated_at: datetime,
-    busiest: int = 10,
 ) -> SituationReport:
-    """The report of the incidents opened in ``[start, end)`` in province ``plate`` (or all)."""
+    """The report of a period from GAMER's projection (see :func:`build_report`)."""
+    return build_report(
+        projection.summaries(),
+        totals=projection.periods,
+        plate=plate,
+        start=start,
+        end=end,
+        generated_at=generated_at,
+    )
+
+
+def build_report(
+    incidents: Iterable[IncidentSummary],
+    *,
+    plate: int | None,
+    start: datetime,
+    end: datetime,
+    generated_at: datetime,
+    totals: PeriodTotals | None = None,
+    busiest: int = BUSIEST,
+) -> SituationReport:
+    """The report of the incidents opened in ``[start, end)`` in province ``plate`` (or all).
+
+    ``incidents`` are the ones held one by one, ``totals`` those no longer held.
+    """
     check_period(start, end)
     chosen = [
         i for i in incidents if start <= i.opened_at < end and (plate is None or i.plate == plate)
     ]
+    hours = list(totals.within(start, end, plate)) if totals is not None else []
     by_type: Counter[str] = Counter()
     by_agency: Counter[str] = Counter()
     by_priority: Counter[str] = Counter()
@@ -151,46 +144,41 @@ def build_report(
     calls = 0
     province_name = None
     for incident in chosen:
-        calls += len(incident.calls) if incident.status is not IncidentStatus.MERGED else 0
         by_status[incident.status.value] += 1
         if incident.status is IncidentStatus.MERGED:
             continue  # its calls are counted in the incident it joined
+        calls += incident.calls
         by_type[incident.incident_type or "unclassified"] += 1
-        by_priority[str(int(incident.priority))] += 1
+        by_priority[str(incident.priority)] += 1
         by_agency.update(a.value for a in incident.agencies)
         if incident.plate is not None:
             by_province[incident.plate] += 1
-            if incident.plate == plate and incident.placement is not None:
-                province_name = incident.placement.province
-        answer_s, dispatch_s = _times(incident)
-        for seconds in answer_s:
+            if incident.plate == plate and incident.province is not None:
+                province_name = incident.province
+        for seconds in incident.answer_s:
             answer.add(seconds)
-        if dispatch_s is not None:
-            dispatch.add(dispatch_s)
+        if incident.dispatch_s is not None:
+            dispatch.add(incident.dispatch_s)
+    for where, hour in hours:
+        if where is not None and hour.counted:
+            by_province[where] += hour.counted
+        calls += hour.calls
+        by_type.update(hour.by_type)
+        by_agency.update(hour.by_agency)
+        by_priority.update(hour.by_priority)
+        by_status.update(hour.by_status)
+        answer.merge(hour.answer)
+        dispatch.merge(hour.dispatch)
+        if plate is not None and province_name is None:
+            province_name = hour.province
     ranked = sorted(
-        (i for i in chosen if i.status is not IncidentStatus.MERGED),
-        key=lambda i: (-len(i.calls), -len(i.timeline), i.opened_at),
-    )
-    top = tuple(
-        BusyIncident(
-            incident_id=i.incident_id,
-            incident_type=i.incident_type,
-            priority=int(i.priority),
-            status=i.status.value,
-            calls=len(i.calls),
-            units=len(i.units),
-            events=len(i.timeline),
-            province=i.placement.province if i.placement else None,
-            district=i.placement.district if i.placement else None,
-            opened_at=i.opened_at,
-            concluded_at=_concluded_at(i),
-        )
-        for i in ranked[:busiest]
-    )
-    points = tuple(
-        (i.location.lat, i.location.lon, int(i.priority))
-        for i in ranked[:MAX_POINTS]
-        if i.location is not None
+        [
+            Ranked(i.rank(), i.busy(), i.position)
+            for i in chosen
+            if i.status is not IncidentStatus.MERGED
+        ]
+        + [r for _, hour in hours for r in hour.busiest],
+        key=by_rank,
     )
     return SituationReport(
         plate=plate,
@@ -198,7 +186,7 @@ def build_report(
         start=start,
         end=end,
         generated_at=generated_at,
-        incidents=len(chosen),
+        incidents=len(chosen) + sum(h.incidents for _, h in hours),
         calls=calls,
         still_open=sum(1 for i in chosen if i.status.is_open),
         by_type=dict(by_type.most_common()),
@@ -208,8 +196,19 @@ def build_report(
         by_province=dict(sorted(by_province.items())),
         answer=answer.summary(ANSWER_STANDARDS),
         dispatch=dispatch.summary(DISPATCH_STANDARDS),
-        busiest=top,
-        points=points,
+        busiest=tuple(r.incident for r in ranked[:busiest]),
+        points=tuple(
+            (r.position[0], r.position[1], r.incident.priority)
+            for r in ranked[:MAX_POINTS]
+            if r.position is not None
+        ),
+        incomplete_before=(
+            horizon
+            if totals is not None
+            and (horizon := totals.incomplete_before()) is not None
+            and start < horizon
+            else None
+        ),
     )
 
 
@@ -413,7 +412,13 @@ def render_html(report: SituationReport, provinces: Mapping[str, Any] | None) ->
         f"<h1>Situation report · {escape(scope)}</h1>"
         f"<p class='meta'>Period {_when(report.start)} – {_when(report.end)} · generated "
         f"{_when(report.generated_at)} by ng112 GAMER coordination</p>"
-        "<div class='kpis'>"
+        + (
+            f"<p class='meta'>Concluded incidents opened before {_when(report.incomplete_before)}"
+            " are no longer counted (beyond the history kept).</p>"
+            if report.incomplete_before is not None
+            else ""
+        )
+        + "<div class='kpis'>"
         f"<div class='kpi'><b>{report.incidents}</b>incidents</div>"
         f"<div class='kpi'><b>{report.calls}</b>calls</div>"
         f"<div class='kpi'><b>{report.still_open}</b>still open</div>"

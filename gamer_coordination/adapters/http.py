@@ -57,7 +57,7 @@ from gamer_coordination.events import UnitInfoSent
 from gamer_coordination.projections import NATIONAL, province_key
 from gamer_coordination.push import Circle, PushLedger, decide_push, resolve_targets
 from gamer_coordination.settings import GamerSettings
-from gamer_coordination.sitrep import build_report, render_html
+from gamer_coordination.sitrep import SituationReport, render_html, report_of
 from routing.layout import DEFAULT_DATA_DIR
 
 logger = logging.getLogger(__name__)
@@ -105,16 +105,19 @@ class GamerRuntime:
             await asyncio.sleep(self.settings.tick_s)
             self.hub.tick(self.engine.clock.now())
 
-    def report_html(self, plate: int | None, start: datetime, end: datetime) -> str:
-        """A situation report of the engine's incidents (raises InvalidPeriod)."""
-        report = build_report(
-            self.engine.state.incidents.values(),
+    def report(self, plate: int | None, start: datetime, end: datetime) -> SituationReport:
+        """A situation report of GAMER's projection (raises InvalidPeriod)."""
+        return report_of(
+            self.hub.projection,
             plate=plate,
             start=start,
             end=end,
             generated_at=self.engine.clock.now(),
         )
-        return render_html(report, self.provinces)
+
+    def report_html(self, plate: int | None, start: datetime, end: datetime) -> str:
+        """A situation report as a printable page (raises InvalidPeriod)."""
+        return render_html(self.report(plate, start, end), self.provinces)
 
     async def write_reports(self) -> list[Path]:
         """Write the scheduled reports (the country and each configured province) now."""
@@ -384,13 +387,7 @@ async def situation_report(request: web.Request) -> web.Response:
     start = parse_time(request.query.get("from"), end - DAY)
     try:
         if request.query.get("format") == "json":
-            report = build_report(
-                runtime.engine.state.incidents.values(),
-                plate=scope,
-                start=start,
-                end=end,
-                generated_at=now,
-            )
+            report = runtime.report(scope, start, end)
             return json_response(msgspec.to_builtins(report, str_keys=True))
         html = runtime.report_html(scope, start, end)
     except InvalidPeriod as exc:

@@ -10,6 +10,7 @@ from dispatch.model.events import (
     CallReceived,
     CallStatusChanged,
     Event,
+    IncidentArchived,
     IncidentClassified,
     IncidentOpened,
     IncidentStatusChanged,
@@ -144,6 +145,25 @@ class Log:
                 status=status,
                 actor="op",
                 merged_into=IncidentId(merged_into) if merged_into else None,
+            )
+        )
+
+    def archive(
+        self,
+        number: int,
+        plate: int | None,
+        status: IncidentStatus,
+        calls: tuple[int, ...],
+        at: datetime = T0,
+    ) -> list[Recorded]:
+        """The engine archives ``inc-N`` with the calls ``call-M`` that belong to it."""
+        return self.add(
+            IncidentArchived(
+                occurred_at=at,
+                plate=plate,
+                incident_id=IncidentId(f"inc-{number}"),
+                status=status,
+                calls=tuple(CallId(f"call-{call}") for call in calls),
             )
         )
 

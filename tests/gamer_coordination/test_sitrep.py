@@ -13,12 +13,12 @@ from aiohttp.test_utils import TestServer
 from playwright.async_api import Browser
 
 from dispatch.app.composition import compose
-from dispatch.core.projections import State
 from dispatch.model.events import CallReceived, IncidentOpened
 from dispatch.model.values import Placement
 from dispatch.model.vocabulary import Agency, IncidentStatus
 from gamer_coordination.adapters.http import RUNTIME
 from gamer_coordination.errors import InvalidPeriod
+from gamer_coordination.projections import Coordination
 from gamer_coordination.sitrep import build_report, render_html, svg_map
 from routing.layout import DEFAULT_DATA_DIR
 from tests.gamer_coordination.conftest import GAMER, artifact, gamer_settings, post_call
@@ -27,11 +27,10 @@ from tests.gamer_coordination.events import T0, Log, seconds
 DAY = timedelta(days=1)
 
 
-def _state(log: Log) -> State:
-    state = State()
-    for record in log.records:
-        state.apply(record.seq, record.event)
-    return state
+def _state(log: Log) -> Coordination:
+    projection = Coordination()
+    projection.apply(log.records)
+    return projection
 
 
 def _provinces() -> dict[str, object]:
@@ -56,10 +55,14 @@ def _day() -> Log:
 
 
 def test_a_province_report_counts_times_and_busiest() -> None:
-    """Osmaniye's day: merged calls count once in the busiest incident; times meet standards."""
+    """Osmaniye's day: merged calls count once in the busiest incident; times meet standards.
+
+    Every answered call counts once, in the incident it belongs to (the merged calls in
+    the one they joined), as on the dashboard.
+    """
     state = _state(_day())
     report = build_report(
-        state.incidents.values(), plate=80, start=T0 - DAY, end=T0 + DAY, generated_at=T0
+        state.summaries(), plate=80, start=T0 - DAY, end=T0 + DAY, generated_at=T0
     )
     assert report.incidents == 4
     assert report.calls == 4
@@ -68,7 +71,7 @@ def test_a_province_report_counts_times_and_busiest() -> None:
     assert report.by_agency == {"afad": 1, "health": 1}
     assert report.busiest[0].incident_id == "inc-0"
     assert report.busiest[0].calls == 3
-    assert report.answer["count"] == 2
+    assert report.answer["count"] == 4
     assert report.answer["p90_s"] == 8
     assert report.dispatch["count"] == 1
     assert report.dispatch["p50_s"] == 42
@@ -79,7 +82,7 @@ def test_the_national_report_covers_every_province_in_the_period() -> None:
     """The country's report counts İstanbul and Osmaniye, and leaves out the older call."""
     state = _state(_day())
     report = build_report(
-        state.incidents.values(), plate=None, start=T0 - DAY, end=T0 + DAY, generated_at=T0
+        state.summaries(), plate=None, start=T0 - DAY, end=T0 + DAY, generated_at=T0
     )
     assert report.by_province == {34: 1, 80: 2}
     assert report.incidents == 5
@@ -90,12 +93,10 @@ def test_bad_periods_are_refused() -> None:
     state = _state(_day())
     for start, end in ((T0, T0), (T0, T0 - DAY), (T0, T0 + 40 * DAY)):
         with pytest.raises(InvalidPeriod):
-            build_report(
-                state.incidents.values(), plate=None, start=start, end=end, generated_at=T0
-            )
+            build_report(state.summaries(), plate=None, start=start, end=end, generated_at=T0)
     naive = T0.replace(tzinfo=None)
     with pytest.raises(InvalidPeriod, match="offset"):
-        build_report(state.incidents.values(), plate=None, start=naive, end=T0, generated_at=T0)
+        build_report(state.summaries(), plate=None, start=naive, end=T0, generated_at=T0)
 
 
 def test_the_page_escapes_every_value_and_has_no_script() -> None:
@@ -113,9 +114,7 @@ def test_the_page_escapes_every_value_and_has_no_script() -> None:
         if isinstance(event, (CallReceived, IncidentOpened)):
             log.records[record.seq - 1] = record._replace(event=replace(event, placement=hostile))
     state = _state(log)
-    report = build_report(
-        state.incidents.values(), plate=6, start=T0 - DAY, end=T0 + DAY, generated_at=T0
-    )
+    report = build_report(state.summaries(), plate=6, start=T0 - DAY, end=T0 + DAY, generated_at=T0)
     html = render_html(report, _provinces())
     assert "<script" not in html
     assert "<img" not in html
@@ -127,14 +126,14 @@ def test_the_map_is_svg_drawn_from_the_boundaries() -> None:
     """81 province paths, a dot per incident, scoped maps zoom to the province."""
     state = _state(_day())
     national = build_report(
-        state.incidents.values(), plate=None, start=T0 - DAY, end=T0 + DAY, generated_at=T0
+        state.summaries(), plate=None, start=T0 - DAY, end=T0 + DAY, generated_at=T0
     )
     svg = svg_map(national, _provinces())
     assert svg.count("<path") == 81
     assert svg.count("<circle") == 3
     assert "Osmaniye (80): 2" in svg
     scoped = build_report(
-        state.incidents.values(), plate=80, start=T0 - DAY, end=T0 + DAY, generated_at=T0
+        state.summaries(), plate=80, start=T0 - DAY, end=T0 + DAY, generated_at=T0
     )
     assert svg_map(scoped, _provinces()).count("<circle") == 2
     assert "map is left out" in render_html(scoped, None)
