@@ -21,6 +21,11 @@ when the epoch differs (the process restarted) or N is older than the removals t
 still remembers, it gets a snapshot. Publishing never waits: it runs in the log's
 listener, and each client's sender task does its own writes, so a stuck client stalls
 only itself.
+
+:class:`HubSnapshots` is the projection's snapshot participant (``gamer.hub``): it saves
+the projection's state, and on restore the hub indexes every key afresh, as a full replay
+would have left it. Versions belong to an epoch (a process), so nothing of the stream is saved.
+The removals it remembers are bounded (``tombstones``); an older ``since`` gets a snapshot.
 """
 
 from __future__ import annotations
@@ -74,7 +79,7 @@ class DashboardHub:
         projection: Coordination,
         *,
         max_pending: int = 20_000,
-        tombstones: int = 100_000,
+        tombstones: int = 10_000,
         coalesce_s: float = 0.0,
         summary_interval_s: float = 0.0,
         epoch: str | None = None,
@@ -85,9 +90,10 @@ class DashboardHub:
         self.stats = HubStats()
         self._max_pending = max_pending
         self._coalesce_s = coalesce_s
-        self._fragments: dict[str, bytes | None] = {}
-        """Each live key's encoded fragment; ``None`` until a client needs it (lazy)."""
+        self._fragments: dict[str, bytes] = {}
+        """Live keys' encoded fragments, once a client needed them (lazy)."""
         self._versions: dict[str, int] = {}
+        """Each live key's version."""
         self._plates: dict[str, int | None] = {}
         self._plate_keys: dict[int | None, dict[str, None]] = {}
         self._tombstones: deque[tuple[int, str, int | None]] = deque()
@@ -130,6 +136,29 @@ class DashboardHub:
                 client.pending.clear()
                 self.stats.overflows += 1
             client.wake.set()
+
+    def restore(self, state: object) -> None:
+        """Restore the projection from a :meth:`snapshot` and index its keys afresh."""
+        self.projection.restore(state)
+        for index in (self._fragments, self._versions, self._plates, self._plate_keys):
+            index.clear()
+        self._tombstones.clear()
+        self._deferred.clear()
+        if self.projection.last_seq:  # as a replay of nothing, an empty one publishes nothing
+            for key in self.projection.current_keys():
+                self.version += 1
+                self._keep(key, self.version, self.projection.plate_of(key), None)
+        self._tombstone_floor = self.version
+
+    def _keep(self, key: str, version: int, plate: int | None, fragment: bytes | None) -> None:
+        """Index a key's current version (``fragment`` ``None``: encoded when first asked)."""
+        if fragment is None:
+            self._fragments.pop(key, None)
+        else:
+            self._fragments[key] = fragment
+        self._versions[key] = version
+        self._plates[key] = plate
+        self._plate_keys.setdefault(plate, {})[key] = None
 
     def _forget(self, key: str) -> None:
         plate = self._plates.pop(key, None)
@@ -213,10 +242,7 @@ class DashboardHub:
                 if previous is not None:  # its province's clients see it no more
                     null = orjson.dumps({"key": key, "v": version, "value": None})
                     self._deliver(self._by_plate.get(previous, ()), key, null)
-            self._fragments[key] = fragment
-            self._versions[key] = version
-            self._plates[key] = plate
-            self._plate_keys.setdefault(plate, {})[key] = None
+            self._keep(key, version, plate, fragment)
             if fragment is not None:
                 self._deliver(self._clients_seeing(plate), key, fragment)
 
@@ -227,7 +253,7 @@ class DashboardHub:
         value is read from the projection when a client first asks, at the version of its
         last change (the projection has not changed it since, or it would be newer).
         """
-        fragment = self._fragments[key]
+        fragment = self._fragments.get(key)
         if fragment is None:
             value = self.projection.view(key)
             fragment = orjson.dumps({"key": key, "v": self._versions[key], "value": value})
@@ -238,7 +264,7 @@ class DashboardHub:
 
     def _visible_keys(self, scope: int | None) -> Iterable[str]:
         if scope is None:
-            return self._fragments.keys()
+            return self._versions.keys()
         return self._plate_keys.get(scope, {}).keys()
 
     def _message(self, kind: str, fragments: Iterable[bytes]) -> bytes:
@@ -336,6 +362,24 @@ class DashboardHub:
             await ws.send_bytes(message)
             client.messages += 1
             self.stats.messages += 1
+
+
+class HubSnapshots:
+    """The dashboard's snapshot participant (:class:`dispatch.ports.Snapshotting`)."""
+
+    snapshot_name = "gamer.hub"
+    snapshot_version = 1
+
+    def __init__(self, hub: DashboardHub) -> None:
+        self.hub = hub
+
+    def snapshot(self) -> object:
+        """The projection's state after the last folded batch."""
+        return self.hub.projection.snapshot()
+
+    def restore(self, state: object) -> None:
+        """Restore the projection and the hub's index of its keys."""
+        self.hub.restore(state)
 
 
 async def _read_until_closed(ws: web.WebSocketResponse) -> None:
