@@ -27,6 +27,13 @@ Times. Queue times are the events' own ``occurred_at`` (POSIX seconds), never a 
 inside the fold; answer times (NENA-STA-020.1) are ``CallAnswered.occurred_at`` minus the
 call's first offer, per answering centre and channel.
 
+Archive. ``IncidentArchived`` drops everything the fold keeps about the incident and its
+calls (records, queue places, held places, answer clocks, the caller number kept for a
+nuisance disposition): afterwards they are unknown here, and later events about them are
+ignored like events about any unknown call. A call an operator still holds stays on the
+operator until they wrap up (operators, not calls, bound that). The answer-time figures
+and the nuisance register are kept: they cover periods and numbers, not incidents.
+
 Errors (this module)::
 
     CallTakingError
@@ -97,6 +104,7 @@ from dispatch.model.events import (
     CallReceived,
     CallStatusChanged,
     Event,
+    IncidentArchived,
     IncidentStatusChanged,
 )
 from dispatch.model.ids import CallId, CentreId, IncidentId, OperatorId
@@ -280,6 +288,7 @@ class CallTakingFold:
             CallRoutedToProvince: self._routed_to_province,
             CaseHandedBack: self._handed_back,
             CentreStatusChanged: self._centre_status,
+            IncidentArchived: self._archived,
         }
 
     # -- feeding -------------------------------------------------------------------------
@@ -551,6 +560,8 @@ class CallTakingFold:
 
     def _call_received(self, event: Event) -> None:
         assert isinstance(event, CallReceived)  # noqa: S101 - dispatch table guarantees it
+        if event.call_id in self.calls:  # a call id reused while the call is in progress
+            raise CallRefused("the call is in progress already")
         province = event.centre if is_known_centre(event.centre) else CENTRAL_DESK
         record = CallRecord(
             call_id=event.call_id,
@@ -741,6 +752,21 @@ class CallTakingFold:
         if record.state in {CallState.WAITING, CallState.HELD}:
             self._take_out(record)
         self._place(record)
+
+    def _archived(self, event: Event) -> None:
+        """Forget the incident and its calls (see the module docstring); figures stay."""
+        assert isinstance(event, IncidentArchived)  # noqa: S101
+        listed = self._by_incident.pop(event.incident_id, ())
+        freed = False
+        for call_id in dict.fromkeys((*event.calls, *listed)):
+            record = self.calls.get(call_id)
+            if record is None:
+                continue
+            freed = self._take_out(record) or freed
+            self._end(record)
+        self._numbers.pop(event.incident_id, None)
+        if freed:  # an archived call still waiting (the log says it ended): room again
+            self._re_offer_held()
 
     def _centre_status(self, event: Event) -> None:
         assert isinstance(event, CentreStatusChanged)  # noqa: S101

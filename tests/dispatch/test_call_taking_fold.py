@@ -10,6 +10,7 @@ and centres with room the fold keeps must match its queues.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -327,6 +328,32 @@ def outages(count: int) -> list[Event]:
     ]
 
 
+def fold_alongside(
+    fast: CallTakingFold,
+    reference: CallTakingFold,
+    builder: History,
+    down: int,
+    history: list[Action],
+) -> Iterator[tuple[Event, dict[str, Any]]]:
+    """Fold a generated history into both folds, checking they agree after every event.
+
+    ``down`` centres go out of service first; ``builder`` (over ``reference``) makes the
+    events. Yields each event with the fast fold's state after it.
+    """
+    seq = itertools.count(1)
+    for event in outages(down):
+        fold_both(fast, reference, next(seq), event)
+    for action in history:
+        event = builder.event(action)
+        builder.events.append(event)
+        fold_both(fast, reference, next(seq), event)
+        state = state_of(fast)
+        assert state == state_of(reference)
+        check_kept_statuses(fast)
+        check_kept_statuses(reference)
+        yield event, state
+
+
 @settings(max_examples=150, deadline=None)
 @given(
     setup=call_taking_settings(),
@@ -338,17 +365,8 @@ def test_the_fast_fold_decides_like_the_straightforward_one(
 ) -> None:
     """Same queues, placements, held order and answer clock after every event."""
     fast, reference = CallTakingFold(setup), ReferenceFold(setup)
-    seq = itertools.count(1)
-    for event in outages(down):
-        fold_both(fast, reference, next(seq), event)
-    builder = History(reference)
-    for action in history:
-        event = builder.event(action)
-        builder.events.append(event)
-        fold_both(fast, reference, next(seq), event)
-        assert state_of(fast) == state_of(reference)
-        check_kept_statuses(fast)
-        check_kept_statuses(reference)
+    for _event, _state in fold_alongside(fast, reference, History(reference), down, history):
+        pass  # fold_alongside checks every event
 
 
 def test_a_storm_fills_every_queue_then_holds_in_order_and_re_offers_oldest_first() -> None:
