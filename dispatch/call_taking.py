@@ -34,6 +34,12 @@ ignored like events about any unknown call. A call an operator still holds stays
 operator until they wrap up (operators, not calls, bound that). The answer-time figures
 and the nuisance register are kept: they cover periods and numbers, not incidents.
 
+Snapshots. The fold is a :class:`~dispatch.ports.Snapshotting` participant:
+:meth:`CallTakingFold.snapshot` gives its state as plain values (:class:`SavedCallTaking`)
+and :meth:`CallTakingFold.restore` puts it back, so a restored fold decides exactly as the
+saved one would from the next event on. Settings are not saved: the fold restored keeps
+its own (as a full fold would use them).
+
 Errors (this module)::
 
     CallTakingError
@@ -49,15 +55,23 @@ Messages never echo caller data.
 from __future__ import annotations
 
 import asyncio
+import copy
 import enum
 import logging
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeAlias, TypeVar
 
-from dispatch.core.answer_times import AnswerClock, AnswerTimeError, AnswerTimes, AnswerTimeStats
+from dispatch.core.answer_times import (
+    AnswerClock,
+    AnswerTimeError,
+    AnswerTimes,
+    AnswerTimeStats,
+    SavedAnswerTimes,
+    SavedClock,
+)
 from dispatch.core.call_queue import (
     SIGN_LANGUAGE,
     TEXT,
@@ -68,6 +82,7 @@ from dispatch.core.call_queue import (
     QueuedCall,
     QueueSettings,
     QueueSnapshot,
+    SavedQueue,
     WaitingEntry,
     check_language,
 )
@@ -99,6 +114,7 @@ from dispatch.model.call_taking_events import (
     OperatorReady,
 )
 from dispatch.model.centres import ALL_CENTRES, CENTRAL_DESK, centre_plate, is_known_centre
+from dispatch.model.codec import decode_event, encode_event
 from dispatch.model.events import (
     CallAttached,
     CallReceived,
@@ -191,6 +207,32 @@ class CallState(enum.StrEnum):
     ANSWERED = "answered"
 
 
+#: A :class:`CallRecord` as plain values, its fields in order with the verdict and the case
+#: as event payloads: a tuple of values and bytes pickles fast (a record or an event would
+#: pickle field by field). The flag is a value never changed once made, so it is shared.
+SavedRecord: TypeAlias = tuple[
+    CallId,
+    IncidentId,
+    Channel,
+    CentreId,
+    int | None,
+    datetime,
+    float,
+    str,
+    str | None,
+    CallState,
+    CentreId | None,
+    CentreId | None,
+    str,
+    OperatorId | None,
+    OperatorId | None,
+    str | None,
+    NuisanceFlag | None,
+    bytes | None,
+    bytes | None,
+]
+
+
 @dataclass(slots=True, kw_only=True)
 class CallRecord:
     """What call-taking knows of one call in progress."""
@@ -223,13 +265,124 @@ class CallRecord:
         """Whether the call belongs to the central desk now."""
         return self.target == CENTRAL_DESK and self.province != CENTRAL_DESK
 
+    def save(self) -> SavedRecord:
+        """The record as plain values (a copy: the record itself changes as the call goes)."""
+        return (
+            self.call_id,
+            self.incident_id,
+            self.channel,
+            self.province,
+            self.plate,
+            self.offered_at,
+            self.since,
+            self.language,
+            self.number,
+            self.state,
+            self.centre,
+            self.target,
+            self.placed_because,
+            self.operator,
+            self.interpreter,
+            self.desk_reason,
+            self.flag,
+            encode_event(self.verdict) if self.verdict is not None else None,
+            encode_event(self.case) if self.case is not None else None,
+        )
+
+    @classmethod
+    def restored(cls, saved: SavedRecord) -> CallRecord:
+        """The record :meth:`save` gave."""
+        (
+            call_id,
+            incident_id,
+            channel,
+            province,
+            plate,
+            offered_at,
+            since,
+            language,
+            number,
+            state,
+            centre,
+            target,
+            placed_because,
+            operator,
+            interpreter,
+            desk_reason,
+            flag,
+            verdict,
+            case,
+        ) = saved
+        return cls(
+            call_id=call_id,
+            incident_id=incident_id,
+            channel=channel,
+            province=province,
+            plate=plate,
+            offered_at=offered_at,
+            since=since,
+            language=language,
+            number=number,
+            state=state,
+            centre=centre,
+            target=target,
+            placed_because=placed_because,
+            operator=operator,
+            interpreter=interpreter,
+            desk_reason=desk_reason,
+            flag=flag,
+            verdict=_decoded(LanguageDetected, verdict),
+            case=_decoded(CaseHandedBack, case),
+        )
+
+
+_E = TypeVar("_E", bound=Event)
+
+
+def _decoded(kind: type[_E], payload: bytes | None) -> _E | None:
+    """The event of type ``kind`` whose payload :func:`encode_event` gave, if any."""
+    if payload is None:
+        return None
+    event = decode_event(kind.event_type, kind.schema_version, payload)
+    if not isinstance(event, kind):  # pragma: no cover - the codec decodes as told
+        raise TypeError("a saved payload decoded to another event type")
+    return event
+
 
 def _seconds(at: datetime) -> float:
     return at.timestamp()
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SavedCallTaking:
+    """The call-taking fold's state as plain values (see :meth:`CallTakingFold.snapshot`).
+
+    Only what the fold cannot work out again: centres' statuses and which have room follow
+    from ``conditions`` and the queues, the calls waiting away grouped by home from ``away``.
+    """
+
+    last_seq: int
+    refused: int
+    conditions: dict[CentreId, CentreCondition]
+    queues: dict[CentreId, SavedQueue]
+    calls: tuple[SavedRecord, ...]
+    """The calls in progress, in the order they came."""
+    operators: dict[OperatorId, CentreId]
+    answer_times: SavedAnswerTimes
+    clocks: dict[CallId, SavedClock]
+    nuisance: NuisanceRegister
+    """A copy of the register."""
+    held: tuple[CallId, ...]
+    away: dict[CallId, CentreId]
+    by_incident: dict[IncidentId, tuple[CallId, ...]]
+    numbers: tuple[tuple[IncidentId, str], ...]
+
+
 class CallTakingFold:
     """The queues of every centre, folded from the log (see the module docstring)."""
+
+    snapshot_name: str = "dispatch.call_taking"
+    snapshot_version: int = 1
 
     def __init__(self, settings: CallTakingSettings | None = None) -> None:
         self.settings = settings if settings is not None else CallTakingSettings()
@@ -315,6 +468,53 @@ class CallTakingFold:
                     type(exc).__name__,
                 )
 
+    # -- snapshots -----------------------------------------------------------------------
+
+    def snapshot(self) -> SavedCallTaking:
+        """The fold's state after the last folded event, sharing nothing mutable with it."""
+        return SavedCallTaking(
+            last_seq=self.last_seq,
+            refused=self.refused,
+            conditions=dict(self.conditions),
+            queues={centre: queues.save() for centre, queues in self.queues.items()},
+            calls=tuple(record.save() for record in self.calls.values()),
+            operators=dict(self.operators),
+            answer_times=self.answer_times.save(),
+            clocks=self.clock.save(),
+            nuisance=copy.deepcopy(self.nuisance),
+            held=tuple(self.held),
+            away=dict(self._away),
+            by_incident={incident: tuple(calls) for incident, calls in self._by_incident.items()},
+            numbers=tuple(self._numbers.items()),
+        )
+
+    def restore(self, state: object) -> None:
+        """Replace the fold's state with one :meth:`snapshot` gave."""
+        if not isinstance(state, SavedCallTaking):
+            raise TypeError("not a call-taking snapshot")
+        self.last_seq = state.last_seq
+        self.refused = state.refused
+        self.conditions = dict(state.conditions)
+        empty = SavedQueue(next_seq=0, waiting=(), operators=(), handled=())
+        for centre, queues in self.queues.items():
+            queues.restore(state.queues.get(centre, empty))  # refreshes the centre's status
+        self.calls = {}
+        for saved in state.calls:
+            record = CallRecord.restored(saved)
+            self.calls[record.call_id] = record
+        self.operators = dict(state.operators)
+        self.answer_times.restore(state.answer_times)
+        self.clock.restore(state.clocks)
+        self.nuisance = state.nuisance
+        self.held = OrderedDict.fromkeys(state.held)
+        self._away = {}
+        self._away_by_home = {}
+        for call_id, home in state.away.items():
+            self._away[call_id] = home
+            self._away_by_home.setdefault(home, {})[call_id] = None
+        self._by_incident = {incident: list(calls) for incident, calls in state.by_incident.items()}
+        self._numbers = OrderedDict(state.numbers)
+
     # -- reading -------------------------------------------------------------------------
 
     def condition(self, centre: CentreId) -> CentreCondition:
@@ -338,7 +538,7 @@ class CallTakingFold:
             return None
         return self.calls.get(view.call_id)
 
-    def snapshot(self, centre: CentreId, now: datetime) -> QueueSnapshot:
+    def queue_snapshot(self, centre: CentreId, now: datetime) -> QueueSnapshot:
         """Depths, oldest wait and operators of one centre."""
         return self.queues[centre].snapshot(_seconds(now))
 
@@ -850,8 +1050,8 @@ class CallTaking:
         self._locks: dict[OperatorId, asyncio.Lock] = {}
 
     def subscribe(self) -> None:
-        """Feed the fold every committed batch (and the log at start)."""
-        self.engine.subscribe(self.fold.apply)
+        """Feed the fold every committed batch (and, at start, the log after its snapshot)."""
+        self.engine.subscribe(self.fold.apply, snapshot=self.fold)
 
     # -- operators -------------------------------------------------------------------------
 

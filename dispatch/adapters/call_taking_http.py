@@ -402,7 +402,7 @@ async def queues(request: web.Request) -> web.Response:
     listed = []
     single = "centre" in request.query
     for centre in centres:
-        snapshot = service.fold.snapshot(centre, now)
+        snapshot = service.fold.queue_snapshot(centre, now)
         quiet = (
             snapshot.depth == 0
             and not snapshot.operators_by_state
@@ -467,7 +467,7 @@ def metrics_lines(service: CallTaking, now: datetime) -> list[str]:
         "# TYPE ng112_centre_in_service gauge",
     ]
     for centre in ALL_CENTRES:
-        snapshot = service.fold.snapshot(centre, now)
+        snapshot = service.fold.queue_snapshot(centre, now)
         label = f'centre="{_label(centre)}"'
         depth.append(f'ng112_call_queue_depth{{{label},skill="all"}} {snapshot.depth}')
         for skill, count in sorted(snapshot.depth_by_skill.items()):

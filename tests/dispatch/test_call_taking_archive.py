@@ -1,21 +1,25 @@
-"""Call-taking forgets archived incidents and calls.
+"""Call-taking forgets archived incidents and calls, and comes back from a snapshot.
 
 Generated histories (those of ``test_call_taking_fold``, plus archives, unfounded
 dispositions, language verdicts and attachments) are folded into the fold and into the
 straightforward :class:`~tests.dispatch.call_taking_reference.ReferenceFold`: after every
 event they must agree, and after an archive nothing of the incident or its calls may be
-left (but the call an operator still holds, on the operator).
+left (but the call an operator still holds, on the operator). A fold restored from a
+pickled snapshot must then go on exactly like the fold the snapshot was taken from.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import itertools
+import pickle
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dispatch.call_taking import CallState, CallTakingFold, CallTakingSettings
+from dispatch.call_taking import CallState, CallTaking, CallTakingFold, CallTakingSettings
 from dispatch.core.projections import Recorded
 from dispatch.model import (
     CallAnswered,
@@ -42,17 +46,23 @@ from dispatch.model import (
 )
 from dispatch.model.call_taking_events import LanguageHint
 from dispatch.model.events import Event, IncidentArchived
+from dispatch.ports import Snapshotting
 from tests.dispatch.call_taking_reference import ReferenceFold
 from tests.dispatch.test_call_taking_fold import (
     ARGUMENTS,
     CALLS,
+    CENTRES,
     KINDS,
     LIVE,
+    OPERATORS,
     T0,
     Action,
     History,
     call_taking_settings,
+    check_kept_statuses,
     fold_alongside,
+    fold_both,
+    outages,
     state_of,
 )
 
@@ -159,6 +169,106 @@ def test_archives_leave_nothing_behind_and_decide_like_the_straightforward_fold(
             assert after["histograms"] == before["histograms"]
             assert after["refused"] == before["refused"]
         before = after
+
+
+# -- snapshots -----------------------------------------------------------------------------
+
+
+def observed(fold: CallTakingFold, now: datetime) -> dict[str, Any]:
+    """Everything the fold keeps and answers, comparable between two folds."""
+    state = state_of(fold)
+    state.update(
+        records=dict(fold.calls),
+        numbers=list(fold._numbers.items()),
+        by_incident=dict(fold._by_incident),
+        away_by_home={home: list(calls) for home, calls in fold._away_by_home.items()},
+        nuisance=[(number, list(seen)) for number, seen in fold.nuisance._seen.items()],
+        conditions=dict(fold.conditions),
+        statuses=dict(fold._statuses),
+        open=set(fold._open),
+        last_seq=fold.last_seq,
+        places={c: (q._next_seq, q._on_shift, q._by_class) for c, q in fold.queues.items()},
+        queue_snapshots=[fold.queue_snapshot(c, now) for c in CENTRES],
+        waiting=[fold.waiting(c, now, 50) for c in CENTRES],
+        answer_stats=fold.answer_stats(),
+        exposition=fold.answer_times.exposition(),
+        operator_views=[fold.operator_view(o) for o in OPERATORS],
+        held_calls=[fold.call_of(o) for o in OPERATORS],
+    )
+    return state
+
+
+def round_trip(fold: CallTakingFold) -> object:
+    """The fold's snapshot as the engine keeps it: pickled, then read back."""
+    return pickle.loads(pickle.dumps(fold.snapshot()))  # noqa: S301 - our own bytes
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    setup=call_taking_settings(),
+    down=st.sampled_from((0, 82)),
+    first=st.lists(archive_actions, min_size=5, max_size=80),
+    then=st.lists(archive_actions, min_size=1, max_size=60),
+)
+def test_a_restored_fold_goes_on_like_the_saved_one(
+    setup: CallTakingSettings, down: int, first: list[Action], then: list[Action]
+) -> None:
+    """Fold A, snapshot through pickle, restore into a new fold, fold B into both: the same."""
+    saved = CallTakingFold(setup)
+    seq = itertools.count(1)
+    builder = ArchiveHistory(saved)
+    for event in outages(down):
+        saved.apply([Recorded(next(seq), event)])
+    for action in first:
+        event = builder.event(action)
+        builder.events.append(event)
+        saved.apply([Recorded(next(seq), event)])
+    unpickled = saved.snapshot()
+    pickled = pickle.dumps(unpickled)
+    restored = CallTakingFold(setup)
+    restored.apply([Recorded(1, builder.events[0])])  # what restore replaces
+    restored.restore(round_trip(saved))
+    now = builder.at()
+    assert observed(restored, now) == observed(saved, now)
+    check_kept_statuses(restored)
+    for action in then:
+        event = builder.event(action)
+        builder.events.append(event)
+        fold_both(saved, restored, next(seq), event)
+        now = builder.at()
+        assert observed(restored, now) == observed(saved, now)
+    check_kept_statuses(restored)
+    assert pickle.dumps(unpickled) == pickled, "the snapshot shares nothing the fold changed"
+
+
+def test_the_fold_is_the_snapshot_participant_it_subscribes_with() -> None:
+    """CallTaking subscribes its fold's listener and the fold itself as the participant."""
+    subscribed: list[dict[str, Any]] = []
+
+    class Engine:
+        def subscribe(self, listener: Callable[[Sequence[Recorded]], None], **kw: Any) -> None:
+            subscribed.append({"listener": listener, **kw})
+
+    fold = CallTakingFold()
+    CallTaking(Engine(), fold).subscribe()  # type: ignore[arg-type]  # only subscribe is used
+    [call] = subscribed
+    assert call["listener"] == fold.apply
+    participant: Snapshotting = call["snapshot"]
+    assert participant is fold
+    assert fold.snapshot_name == "dispatch.call_taking"
+    assert fold.snapshot_version >= 1
+
+
+def test_restore_refuses_what_is_not_a_call_taking_snapshot() -> None:
+    """Another participant's state is refused rather than half applied."""
+    fold = CallTakingFold()
+    try:
+        fold.restore({"last_seq": 3})
+    except TypeError:
+        pass
+    else:  # pragma: no cover - the assertion below says what went wrong
+        raise AssertionError("restore took a foreign state")
+    assert fold.last_seq == 0
 
 
 # -- archiving, step by step ---------------------------------------------------------------
@@ -392,3 +502,33 @@ def test_memory_follows_the_live_calls_not_the_archived_ones() -> None:
         assert all(len(bucket.heap) <= 64 for bucket in queues._buckets.values())
     assert fold.answer_stats().abandoned == 2_000
     assert fold.refused == 0
+
+
+def test_a_snapshot_after_archives_holds_only_the_live_calls() -> None:
+    """Restored after archives, the fold knows only the live call and goes on alike."""
+    fold = CallTakingFold()
+    log = Log(fold)
+    log(logged_in)
+    log(ready)
+    for n in range(200):
+        log(received(f"gone-{n}", IncidentId(f"inc-gone-{n}"), ISTANBUL))
+        log(call_status(f"gone-{n}", CallStatus.ABANDONED))
+        log(unfounded(IncidentId(f"inc-gone-{n}"), IncidentStatus.NEW))
+        log(archived(IncidentId(f"inc-gone-{n}"), f"gone-{n}"))
+    log(received("live", INCIDENT, ANKARA))
+    saved = pickle.dumps(fold.snapshot())
+    assert len(saved) < 10_000, "nothing of the archived calls is saved"
+    restored = CallTakingFold()
+    restored.restore(pickle.loads(saved))  # noqa: S301 - our own bytes
+    assert set(restored.calls) == {"live"}
+    assert sizes(restored) == sizes(fold)
+    assert restored.answer_stats() == fold.answer_stats()
+    assert restored.answer_stats().abandoned == 200
+    later = Log(restored)
+    later.seq = log.seq
+    for feed in (log, later):
+        feed(call_status("gone-3", CallStatus.ENDED))  # about an archived call: ignored
+        feed(received("next", IncidentId("inc-next"), ISTANBUL))
+        feed(lambda at: NextCallRequested(occurred_at=at, operator=OPERATOR, centre=ISTANBUL))
+    assert restored.call_of(OPERATOR) == fold.call_of(OPERATOR)
+    assert observed(restored, T0) == observed(fold, T0)
