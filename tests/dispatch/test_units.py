@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from dispatch.adapters.http import ENGINE
 from dispatch.adapters.store import StoreError
-from dispatch.adapters.units_http import UNITS
+from dispatch.adapters.units_http import HAND_OFFS, UNITS
 from dispatch.core.decide import Action
 from dispatch.model.dispatch_events import UnitOrderAcknowledged, UnitOrderSent
 from dispatch.model.events import Event, UnitDispatched
@@ -41,6 +41,7 @@ from tests.dispatch.test_units_support import (
     open_incident,
     post,
     timeline,
+    unit_body,
     units_app,
 )
 
@@ -185,37 +186,29 @@ def test_topics_are_built_and_parsed_in_one_place() -> None:
 # -- through the API -----------------------------------------------------------------------
 
 
-def _unit(
-    unit_id: str, lat: float, lon: float, kind: str = "ambulance", agency: str = "health"
-) -> dict[str, object]:
-    return {
-        "unit_id": unit_id,
-        "kind": kind,
-        "agency": agency,
-        "centre": "53",
-        "callsign": unit_id.upper(),
-        "home": {"lat": lat, "lon": lon},
-    }
-
-
 async def test_units_are_registered_by_administrators_only(
     aiohttp_client: ClientFactory, database: Database
 ) -> None:
     """Administrators register units once; others get 403; a kind must fit its agency."""
     client = await aiohttp_client(units_app(database, ControlledClock()))
-    await post(client, "/api/v1/units", _unit("amb-1", 41.02, 40.52), 201)
+    await post(client, "/api/v1/units", unit_body("amb-1", 41.02, 40.52), 201)
     refused = await client.post(
-        "/api/v1/units", json=_unit("amb-2", 41.02, 40.52), headers={"X-NG112-Role": "call_taker"}
+        "/api/v1/units",
+        json=unit_body("amb-2", 41.02, 40.52),
+        headers={"X-NG112-Role": "call_taker"},
     )
     assert refused.status == 403
-    again = await post(client, "/api/v1/units", _unit("amb-1", 41.0, 40.5), 409)
+    again = await post(client, "/api/v1/units", unit_body("amb-1", 41.0, 40.5), 409)
     assert "already registered" in again["error"]["reason"]
     await post(
-        client, "/api/v1/units", _unit("pc-1", 41.0, 40.5, kind="patrol_car", agency="health"), 409
+        client,
+        "/api/v1/units",
+        unit_body("pc-1", 41.0, 40.5, kind="patrol_car", agency="health"),
+        409,
     )
-    bad = await post(client, "/api/v1/units", {**_unit("x", 41.0, 40.5), "unit_id": "a/b"}, 422)
+    bad = await post(client, "/api/v1/units", {**unit_body("x", 41.0, 40.5), "unit_id": "a/b"}, 422)
     assert "unit_id" in bad["error"]["reason"]
-    await post(client, "/api/v1/units", _unit("pc-1", 41.0, 40.5, "patrol_car", "police"), 201)
+    await post(client, "/api/v1/units", unit_body("pc-1", 41.0, 40.5, "patrol_car", "police"), 201)
     health = await get(client, "/api/v1/units?agency=health")
     assert [u["unit_id"] for u in health["units"]] == ["amb-1"]
     assert health["units"][0]["status"] == "available"
@@ -245,8 +238,8 @@ async def test_recommendations_rank_by_road_travel_time_on_rize(
     app = units_app(database, ControlledClock(), section={"road_graph": str(RIZE_GRAPHML)})
     client = await aiohttp_client(app)
     for number, (ulat, ulon) in enumerate(positions):
-        await post(client, "/api/v1/units", _unit(f"amb-{number}", ulat, ulon), 201)
-    await post(client, "/api/v1/units", _unit("pc-9", lat, lon, "patrol_car", "police"), 201)
+        await post(client, "/api/v1/units", unit_body(f"amb-{number}", ulat, ulon), 201)
+    await post(client, "/api/v1/units", unit_body("pc-9", lat, lon, "patrol_car", "police"), 201)
     incident_id = await open_incident(client, lat=lat, lon=lon)
     body = await get(client, f"/api/v1/incidents/{incident_id}/recommendations?agency=health&k=8")
     assert body["road_graph"] is True
@@ -276,8 +269,8 @@ async def test_dispatch_accepts_or_overrides_and_units_move_the_lifecycle(
     clock = ControlledClock()
     app = units_app(database, clock, section={"order_ack_s": 30})
     client = await aiohttp_client(app)
-    await post(client, "/api/v1/units", _unit("amb-near", 41.021, 40.521), 201)
-    await post(client, "/api/v1/units", _unit("amb-far", 41.05, 40.58), 201)
+    await post(client, "/api/v1/units", unit_body("amb-near", 41.021, 40.521), 201)
+    await post(client, "/api/v1/units", unit_body("amb-far", 41.05, 40.58), 201)
     unclassified = await open_incident(client, lat=41.02, lon=40.52, classify=False)
     early = await post(
         client, f"/api/v1/incidents/{unclassified}/dispatch", {"unit_id": "amb-near"}, 409
@@ -358,9 +351,11 @@ async def test_a_failed_dispatch_commit_leaves_neither_status_nor_unit(
 ) -> None:
     """The incident's move to dispatched and the unit's order are one append: when the
     store refuses it, the incident stays classified and the unit stays available."""
-    client = await aiohttp_client(units_app(database, ControlledClock()))
-    await post(client, "/api/v1/units", _unit("amb-1", 41.021, 40.521), 201)
+    clock = ControlledClock()
+    client = await aiohttp_client(units_app(database, clock))
+    await post(client, "/api/v1/units", unit_body("amb-1", 41.021, 40.521), 201)
     incident_id = await open_incident(client, lat=41.02, lon=40.52)
+    await client.app[HAND_OFFS].tick(clock.now())  # the timer loop's request, before counting
     engine = client.app[ENGINE]
     before = engine.incident(incident_id).status
     count = await engine.log.count()

@@ -17,9 +17,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from aiohttp import web
 from hypothesis import given
 from hypothesis import strategies as st
 
+from dispatch.adapters.http import ENGINE
+from dispatch.adapters.units_http import DUPLICATES, HAND_OFFS
+from dispatch.adapters.units_http import UNITS as UNITS_KEY
 from dispatch.core.projections import Recorded
 from dispatch.model import (
     Agency,
@@ -42,6 +46,16 @@ from dispatch.model import (
 from dispatch.model.events import IncidentArchived
 from dispatch.ports import Snapshotting
 from dispatch.units import Fleet, OrderBook, UnitsService, UnitsSettings, UnitsSnapshot
+from tests.conftest import Database
+from tests.dispatch.conftest import ClientFactory
+from tests.dispatch.test_units_support import (
+    Client,
+    ControlledClock,
+    open_incident,
+    post,
+    unit_body,
+    units_app,
+)
 
 T0 = datetime(2025, 2, 6, 1, 17, tzinfo=UTC)
 UNITS = [UnitId(f"amb-{n}") for n in range(4)]
@@ -292,3 +306,65 @@ def test_the_service_is_the_snapshot_participant_for_fleet_and_orders() -> None:
     assert restarted.next_deadline() == T0 + timedelta(seconds=30)
     with pytest.raises(TypeError):
         restarted.restore(saved.units)
+
+
+# -- end to end: the units package restarted from a snapshot ------------------------------
+
+M_PER_DEG = 111_195.0
+
+
+def _package_state(app: web.Application) -> tuple[Any, ...]:
+    """What the three services keep (the duplicate sites rounded: a replay attaches a
+    recorded call when its proposal is folded, which may round the last bit otherwise)."""
+    desk = app[DUPLICATES].desk
+    return (
+        app[UNITS_KEY].snapshot(),
+        app[HAND_OFFS].book.snapshot(),
+        {i: (p.candidate, p.state) for i, p in desk.proposals.items()},
+        sorted(
+            (s.incident_id, round(s.lat, 9), round(s.lon, 9), round(s.radius_m, 6), s.calls)
+            for s in desk.finder.incidents()
+        ),
+    )
+
+
+async def _tick_all(client: Client, clock: ControlledClock) -> None:
+    """What the timer loop does: every service records what is due now."""
+    for service in (client.app[UNITS_KEY], client.app[HAND_OFFS], client.app[DUPLICATES]):
+        await service.tick(clock.now())
+
+
+async def test_units_hand_offs_and_duplicates_come_back_from_a_snapshot(
+    aiohttp_client: ClientFactory, database: Database
+) -> None:
+    """A snapshot saved mid-way restores the three services; the start folds only the events
+    after it, and nothing is requested, proposed or flagged twice."""
+    clock = ControlledClock()
+    first = await aiohttp_client(units_app(database, clock, snapshot_on_stop=False))
+    await post(first, "/api/v1/units", unit_body("amb-1", 41.021, 40.521), 201)
+    await post(first, "/api/v1/units", unit_body("amb-2", 41.03, 40.53), 201)
+    site = await open_incident(first, lat=41.02, lon=40.52, agencies=("health", "police"))
+    await post(first, f"/api/v1/incidents/{site}/dispatch", {"unit_id": "amb-1"}, 201)
+    await open_incident(first, lat=41.02 + 5 / M_PER_DEG, lon=40.52)  # a duplicate of the site
+    await _tick_all(first, clock)
+    saved = await first.app[ENGINE].save_snapshot()
+    assert saved is not None
+    other = await open_incident(first, lat=41.02 + 8 / M_PER_DEG, lon=40.52)  # another one
+    await post(first, f"/api/v1/incidents/{other}/dispatch", {"unit_id": "amb-2"}, 201)
+    await first.post(
+        f"/api/v1/incidents/{site}/hand-offs/health/ack",
+        headers={"X-NG112-Role": "agency_dispatcher", "X-NG112-Agency": "health"},
+    )
+    await _tick_all(first, clock)
+    head = first.app[ENGINE].state.last_seq
+    before = _package_state(first.app)
+    assert len(before[2]) == 2, "both duplicates proposed"
+    await first.close()
+
+    again = await aiohttp_client(units_app(database, clock, snapshot_on_stop=False))
+    assert again.app[ENGINE].restored_seq == saved
+    assert _package_state(again.app) == before
+    await _tick_all(again, clock)
+    assert again.app[ENGINE].state.last_seq == head, "nothing recorded twice"
+    flagged = await again.app[UNITS_KEY].tick(clock.advance(30))
+    assert sorted(r.event.unit_id for r in flagged) == ["amb-1", "amb-2"]  # type: ignore[attr-defined]

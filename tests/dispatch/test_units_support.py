@@ -67,6 +67,20 @@ def units_app(
     return compose(settings, clock=clock, locator=RizeLocator(), packages=UNITS_PACKAGE)
 
 
+def unit_body(
+    unit_id: str, lat: float, lon: float, kind: str = "ambulance", agency: str = "health"
+) -> dict[str, object]:
+    """What ``POST /api/v1/units`` takes to register a unit of Rize's centre."""
+    return {
+        "unit_id": unit_id,
+        "kind": kind,
+        "agency": agency,
+        "centre": "53",
+        "callsign": unit_id.upper(),
+        "home": {"lat": lat, "lon": lon},
+    }
+
+
 async def post(client: Client, path: str, body: Any, status: int | None = None) -> Any:
     """POST JSON and return the answer's JSON (checking the status if given)."""
     response = await client.post(path, json=body)
