@@ -149,6 +149,14 @@ class EnginePort(Intake, Protocol):
         """The newest committed event of a type, or ``None``."""
         ...
 
+    async def original(self, key: str) -> Recorded | None:
+        """The committed event that first carried an idempotency key, or ``None``.
+
+        Use this, not ``state.original``, to answer a retry: the state keeps only recent
+        keys' events, and this reads older ones back from the log.
+        """
+        ...
+
     async def act(
         self,
         incident_id: str,

@@ -487,7 +487,7 @@ class EcallService:
                 reason="the topic's VIN is not the MSD's vehicleIdentificationNumber",
             )
         async with self._locks.hold(msd.vin):
-            duplicate = self._answered(msd)
+            duplicate = await self._answered(msd)
             if duplicate is not None:
                 return duplicate
             if msd.test_call:
@@ -497,8 +497,8 @@ class EcallService:
                 return await self._update(case, msd)
             return await self._open(msd, principal)
 
-    def _answered(self, msd: MinimumSetOfData) -> EcallAck | None:
-        original = self.engine.state.original(ecall_key(msd_idempotency_key(msd)))
+    async def _answered(self, msd: MinimumSetOfData) -> EcallAck | None:
+        original = await self.engine.original(ecall_key(msd_idempotency_key(msd)))
         if original is None:
             return None
         event = original.event

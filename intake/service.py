@@ -359,14 +359,14 @@ class IntakeService:
             placement=placement,
         )
 
-    def _known(self, key: str) -> Recorded | None:
-        return self.engine.state.original(key)
+    async def _known(self, key: str) -> Recorded | None:
+        return await self.engine.original(key)
 
     async def locate(self, call_id: CallId, evidence: Location, *, key: str) -> Ack:
         """Commit new location evidence for a call (once per key)."""
         async with self._locks.hold(f"call:{call_id}"):
             call = self.call(call_id)
-            known = self._known(key)
+            known = await self._known(key)
             if known is not None:
                 return Ack(
                     seq=known.seq, call_id=call_id, incident_id=call.incident_id, duplicate=True
@@ -412,7 +412,7 @@ class IntakeService:
     async def gateway_status(self, report: GatewayStatusReport, principal: Principal) -> Ack:
         """Commit an answered, abandoned or ended event about an offered call."""
         principal.require_ingest()
-        original = self._known(f"call:{report.request_id}")
+        original = await self._known(f"call:{report.request_id}")
         if original is None or not isinstance(original.event, CallReceived):
             raise UnknownGatewayCall("no call was offered under that gateway call id")
         call_id = original.event.call_id
@@ -434,7 +434,7 @@ class IntakeService:
                     incident_id=call.incident_id,
                     duplicate=True,
                 )
-            known = self._known(event.idempotency_key)
+            known = await self._known(event.idempotency_key)
             if known is not None:
                 return Ack(
                     seq=known.seq, call_id=call_id, incident_id=call.incident_id, duplicate=True
@@ -456,7 +456,7 @@ class IntakeService:
             raise UnknownCall("no waiting callback has that call id")
         principal.require_incident_action(callback.plate)
         key = f"callback:{call_id}"
-        known = self._known(key)
+        known = await self._known(key)
         if known is not None:
             return Ack(seq=known.seq, call_id=callback.call_id, duplicate=True)
         records = await self.engine.record(
@@ -487,7 +487,7 @@ class IntakeService:
         caller = normalise_number(raw)
         self.limit(caller)
         key = report.idempotency_key
-        known = self._known(key)
+        known = await self._known(key)
         if known is not None:
             event = known.event
             joined = event.call_id if isinstance(event, AmlReportReceived) else None
@@ -591,7 +591,7 @@ class IntakeService:
         first_key = f"pidf:{call.call_id}:{digest}"
         async with self._locks.hold(f"call:{call.call_id}"):
             call = self.call(call_id)
-            known = self._known(first_key)
+            known = await self._known(first_key)
             if known is not None:
                 return Ack(
                     seq=known.seq,
@@ -764,7 +764,7 @@ class IntakeService:
             events = [
                 e
                 for e in events
-                if e.idempotency_key is None or self._known(e.idempotency_key) is None
+                if e.idempotency_key is None or await self._known(e.idempotency_key) is None
             ]
             if events:
                 await self.engine.record(events)

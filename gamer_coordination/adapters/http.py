@@ -439,7 +439,7 @@ async def post_push(request: web.Request) -> web.Response:
     engine = runtime.engine
     key = f"gamer-push:{body.client_request_id}" if body.client_request_id else None
     if key is not None:
-        original = engine.state.original(key)
+        original = await engine.original(key)
         if original is not None and isinstance(original.event, UnitInfoSent):
             sent = original.event
             return json_response(
