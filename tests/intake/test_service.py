@@ -82,3 +82,25 @@ async def test_projections_come_back_from_a_snapshot(
     assert after == before
     assert after.aml.pending == []
     assert [c.call_id for c in after.callbacks.entries()] != []
+
+
+async def test_a_call_older_than_the_recent_keys_still_ends(
+    database: Database, locator: GazetteerLocator
+) -> None:
+    """The gateway's end of a long call finds it although its key now keeps only a seq."""
+    clock = ManualClock()
+    app = compose(intake_settings(database), clock=clock, locator=locator, packages=INTAKE_ONLY)
+    async with TestServer(app, host="127.0.0.1") as server, aiohttp.ClientSession() as http:
+        engine = app[ENGINE]
+        engine.state.recent_keys = 2
+        base = f"http://127.0.0.1:{server.port}"
+        for name in ("long", "a", "b", "c", "d", "e"):
+            async with http.post(base + "/api/v1/phone/events", json=offered(name)) as response:
+                assert response.status == 202
+        (key,) = [k for k in engine.state.settled_keys if k.endswith(":long")]
+        assert engine.state.original(key) is None, "only its seq is kept"
+        async with http.post(base + "/api/v1/phone/events", json=status("ended", "long")) as r:
+            assert r.status == 202, await r.text()
+            ended = await r.json()
+        call = engine.state.calls[ended["call_id"]]
+        assert call.status == "ended"
