@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -262,12 +263,8 @@ def test_the_fold_is_the_snapshot_participant_it_subscribes_with() -> None:
 def test_restore_refuses_what_is_not_a_call_taking_snapshot() -> None:
     """Another participant's state is refused rather than half applied."""
     fold = CallTakingFold()
-    try:
+    with pytest.raises(TypeError, match="not a call-taking snapshot"):
         fold.restore({"last_seq": 3})
-    except TypeError:
-        pass
-    else:  # pragma: no cover - the assertion below says what went wrong
-        raise AssertionError("restore took a foreign state")
     assert fold.last_seq == 0
 
 
