@@ -803,7 +803,7 @@ class UnitsService:
                     msg_id=message.msg_id, result=Receipt.REJECTED, code="unknown_unit"
                 )
             previous_incident = unit.incident_id
-            duplicate = self.engine.state.original(key) is not None
+            duplicate = await self.engine.original(key) is not None
             if not duplicate:
                 incident_id = message.incident_id or (
                     previous_incident if message.status in _BUSY else None
@@ -883,7 +883,7 @@ class UnitsService:
                 return DeviceAck(
                     msg_id=message.msg_id, result=Receipt.REJECTED, code="unknown_unit"
                 )
-            if self.engine.state.original(key) is not None:
+            if await self.engine.original(key) is not None:
                 return DeviceAck(msg_id=message.msg_id, result=Receipt.DUPLICATE)
             await self.engine.record(
                 [

@@ -346,6 +346,33 @@ async def test_dispatch_accepts_or_overrides_and_units_move_the_lifecycle(
     assert reported == ["en_route", "on_scene", "on_scene"], "the resent status committed nothing"
 
 
+async def test_a_device_resend_is_known_after_its_key_left_the_engine_s_memory(
+    aiohttp_client: ClientFactory, database: Database
+) -> None:
+    """The engine keeps only recent keys' events; an older resend is read back from the log
+    and answered as a duplicate, not committed again."""
+    client = await aiohttp_client(units_app(database, ControlledClock()))
+    await post(client, "/api/v1/units", unit_body("amb-1", 41.021, 40.521), 201)
+    units, engine = client.app[UNITS], client.app[ENGINE]
+    engine.state.recent_keys = 1
+
+    def position(msg_id: str) -> AvlMessage:
+        return AvlMessage(lat=41.03, lon=40.53, msg_id=msg_id)
+
+    def status(msg_id: str) -> StatusMessage:
+        return StatusMessage(status=U.OUT_OF_SERVICE, msg_id=msg_id)
+
+    assert (await units.report_position("amb-1", position("p1"))).result is Receipt.ACCEPTED
+    assert (await units.report_status("amb-1", status("s1"))).result is Receipt.ACCEPTED
+    for number in range(2, 5):
+        await units.report_position("amb-1", position(f"p{number}"))
+    assert engine.state.original("unit-msg:amb-1:p1") is None, "settled to its seq"
+    count = await engine.log.count()
+    assert (await units.report_position("amb-1", position("p1"))).result is Receipt.DUPLICATE
+    assert (await units.report_status("amb-1", status("s1"))).result is Receipt.DUPLICATE
+    assert await engine.log.count() == count
+
+
 async def test_a_failed_dispatch_commit_leaves_neither_status_nor_unit(
     aiohttp_client: ClientFactory, database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
