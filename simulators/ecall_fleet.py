@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import aiomqtt
 import orjson
 
+from simulators.errors import raise_if_cancelled
 from simulators.msd import encode_for
 from simulators.traffic import CallSpec
 
@@ -125,6 +126,7 @@ class EcallFleet:
                         await self._publish_loop(client)
                         reader.cancel()
             except aiomqtt.MqttError:
+                raise_if_cancelled()
                 self.stats.reconnects += 1
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 10.0)

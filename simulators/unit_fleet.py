@@ -38,7 +38,7 @@ import aiomqtt
 import orjson
 
 from dispatch.units_topics import DEFAULT_PREFIX, UnitTopics
-from simulators.errors import FleetRefused
+from simulators.errors import FleetRefused, raise_if_cancelled
 from simulators.geography import distance_m, offset, province
 from simulators.scenario import Units
 
@@ -167,6 +167,7 @@ class _Device:
                         finally:
                             reader.cancel()
             except aiomqtt.MqttError:
+                raise_if_cancelled()
                 fleet.stats.reconnects += 1
             finally:
                 self._client = None
