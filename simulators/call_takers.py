@@ -11,6 +11,9 @@ seconds (``[call_takers] handle_s``), played at the scenario's speed.
 With call-takers the engine's queues empty as they would in a centre: calls are answered
 and wrapped up, answer times fill the NENA statistics, and packages forget the calls they
 no longer need. Without them (the default) calls wait in the queues for the whole run.
+With the simulated phone gateway (:mod:`simulators.gateway`), a call-taker tells it when
+their console takes a call (the caller is put through) and when they are done with the
+caller, so it reports the call ended.
 """
 
 from __future__ import annotations
@@ -19,12 +22,15 @@ import asyncio
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
 from simulators.drivers import post_settled
 from simulators.geography import provinces
+
+if TYPE_CHECKING:
+    from simulators.gateway import PhoneGateway
 
 #: The central desk's operators and the languages each speaks besides Turkish.
 DESK_LANGUAGES: tuple[str, ...] = ("en", "de", "ar", "ru")
@@ -83,8 +89,10 @@ class CallTakerFloor:
         idle_s: float,
         rng: random.Random,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+        gateway: PhoneGateway | None = None,
     ) -> None:
         self._session = session
+        self._gateway = gateway
         self._base = base_url.rstrip("/")
         self.floor = floor
         self._handle = (handle_s[0] / speed, handle_s[1] / speed)
@@ -129,10 +137,17 @@ class CallTakerFloor:
                 self.stats.refused += 1
                 await self._sleep(self._idle_s)
                 continue
+            call = data.get("call") if isinstance(data, dict) else None
+            call_id = call.get("call_id") if isinstance(call, dict) else None
+            gateway = self._gateway if isinstance(call_id, str) else None
+            if gateway is not None:
+                gateway.put_through(str(call_id))
             status, _ = await self._post(f"{base}/answer")
             if status == 200:
                 self.stats.answered += 1
                 await self._sleep(self._rng.uniform(*self._handle))
+                if gateway is not None:
+                    gateway.finished(str(call_id))  # the caller has been dealt with
             status, _ = await self._post(f"{base}/wrap-up")
             if status == 200:
                 self.stats.wrapped_up += 1

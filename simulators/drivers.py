@@ -6,8 +6,9 @@
 - :class:`BatchSender` is a gateway that gathers the calls arriving within a few
   milliseconds (``POST /api/v1/calls/batch``) and resends a batch until acknowledged; a
   call's latency still counts from its own arrival, lingering included.
-- :class:`Operator` plays the call-takers: it disposes of hung-up and false calls as
-  unfounded and queues the legitimate ones (``POST /api/v1/incidents/{id}/actions``).
+- (:class:`~simulators.operators.Operator` plays the operators and dispatchers who decide
+  and conclude the incidents; :class:`~simulators.gateway.PhoneGateway` the phone
+  gateway that reports how calls end.)
 - :class:`StreamWatcher` is a dashboard on ``/api/v1/stream`` (the ``websockets``
   package): it notes when each call first appears, spots duplicates and gaps in the
   sequence, and resumes with ``?since=`` after a disconnect.
@@ -22,7 +23,6 @@ different processes of one machine compare.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import time
@@ -34,8 +34,7 @@ import aiohttp
 import orjson
 import websockets
 
-from simulators.scenario import Outage
-from simulators.traffic import CallSpec, Disposition
+from simulators.traffic import CallSpec
 
 logger = logging.getLogger(__name__)
 
@@ -297,151 +296,6 @@ class BatchSender(_Retrying):
             ack = self._acknowledged(spec, result, sent_at, attempts)
             if not future.done():
                 future.set_result(ack)
-
-
-@dataclass(slots=True)
-class OperatorStats:
-    """What the simulated operators did."""
-
-    unfounded: int = 0
-    queued: int = 0
-    refused: int = 0
-    deferred_by_outage: int = 0
-    dispatched: int = 0
-    """Units sent to queued incidents (the recommended one, when near enough)."""
-    no_unit: int = 0
-    """Queued incidents with no unit of their agency within reach."""
-
-
-class Operator:
-    """Simulated call-takers acting on acknowledged calls after a short handling delay."""
-
-    def __init__(
-        self,
-        session: aiohttp.ClientSession,
-        base_url: str,
-        *,
-        delay_s: tuple[float, float],
-        queue_legitimate: bool,
-        outage: Outage | None,
-        clock: Callable[[], float],
-        rng: random.Random,
-        concurrency: int = 16,
-        dispatch_within_s: float = 0.0,
-    ) -> None:
-        self._session = session
-        self._base = base_url.rstrip("/")
-        self._dispatch_within = dispatch_within_s
-        self._delay = delay_s
-        self._queue_legitimate = queue_legitimate
-        self._outage = outage
-        self._clock = clock
-        self._rng = rng
-        self._work: asyncio.PriorityQueue[tuple[float, int, CallSpec, Ack]] = asyncio.PriorityQueue(
-            maxsize=100_000
-        )
-        self._order = 0
-        self._concurrency = concurrency
-        self.stats = OperatorStats()
-        self.acted = asyncio.Event()
-        """Set each time an operator has finished with a call (for watchers and tests)."""
-
-    @property
-    def backlog(self) -> int:
-        """Calls not yet picked up (steadily about the arrival rate times the handling delay)."""
-        return self._work.qsize()
-
-    def take(self, spec: CallSpec, ack: Ack) -> None:
-        """Hand an acknowledged call to the operators (dropped when the backlog is full)."""
-        due = self._clock() + self._rng.uniform(*self._delay)
-        self._order += 1
-        with contextlib.suppress(asyncio.QueueFull):
-            self._work.put_nowait((due, self._order, spec, ack))
-
-    async def run(self) -> None:
-        """Work the backlog with a few concurrent operators until cancelled."""
-        async with asyncio.TaskGroup() as group:
-            for index in range(self._concurrency):
-                group.create_task(self._worker(), name=f"ng112-sim-operator-{index}")
-
-    def _out_of_service(self, spec: CallSpec, now: float) -> float | None:
-        outage = self._outage
-        if outage is None or spec.plate != outage.plate:
-            return None
-        if outage.from_s <= now < outage.to_s:
-            return outage.to_s
-        return None
-
-    async def _worker(self) -> None:
-        while True:
-            due, order, spec, ack = await self._work.get()
-            now = self._clock()
-            if due > now:
-                await asyncio.sleep(due - now)
-            back = self._out_of_service(spec, max(due, self._clock()))
-            if back is not None:
-                self.stats.deferred_by_outage += 1
-                self._work.put_nowait((back + self._rng.uniform(*self._delay), order, spec, ack))
-                continue
-            await self._act(spec, ack)
-            self.acted.set()
-
-    async def _act(self, spec: CallSpec, ack: Ack) -> None:
-        body: dict[str, Any]
-        if spec.disposition is Disposition.LEGITIMATE:
-            if not self._queue_legitimate:
-                return
-            body = {"action": "queue"}
-        else:
-            body = {"action": "unfounded", "unfounded_reason": spec.unfounded_reason or "silent"}
-        body["client_request_id"] = f"{spec.client_request_id}-op"
-        url = f"{self._base}/api/v1/incidents/{ack.incident_id}/actions"
-        status, _ = await post_settled(self._session, url, body)
-        if status != 200:
-            self.stats.refused += 1  # e.g. merged meanwhile: not our call to make
-            return
-        if body["action"] == "queue":
-            self.stats.queued += 1
-            if self._dispatch_within > 0:
-                await self._dispatch(ack.incident_id)
-        else:
-            self.stats.unfounded += 1
-
-    async def _dispatch(self, incident_id: str) -> None:
-        """Send the recommended unit of the incident's first agency, if it is near enough.
-
-        A dispatcher's move, simplified: one unit, the recommended one, and only within
-        ``dispatch_within_s`` of travel (a unit two provinces away is not sent).
-        """
-        base = f"{self._base}/api/v1/incidents/{incident_id}"
-        try:
-            async with self._session.get(base) as response:
-                incident = await response.json() if response.status == 200 else None
-            agencies = incident["agencies"] if incident else []
-            if not agencies:
-                self.stats.no_unit += 1
-                return
-            url = f"{base}/recommendations?agency={agencies[0]}"
-            async with self._session.get(url) as response:
-                found = await response.json() if response.status == 200 else None
-            near = [
-                r
-                for r in (found or {}).get("recommendations", [])
-                if r["travel_time_s"] is not None and r["travel_time_s"] <= self._dispatch_within
-            ]
-            if not near:
-                self.stats.no_unit += 1
-                return
-            order = {"unit_id": near[0]["unit_id"]}
-            async with self._session.post(f"{base}/dispatch", json=order) as response:
-                await response.read()
-                sent = response.status == 201
-        except (aiohttp.ClientError, TimeoutError):
-            sent = False
-        if sent:
-            self.stats.dispatched += 1
-        else:
-            self.stats.refused += 1  # taken by another incident meanwhile, or unreachable
 
 
 @dataclass(slots=True)

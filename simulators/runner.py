@@ -1,9 +1,11 @@
 """Running a scenario against an engine: arrivals on time, every driver, and the report.
 
 :func:`offer_calls` is the load loop (used in-process and by the benchmark's worker
-processes); :class:`Simulation` adds the dashboard watcher, the operators, the eCall
-fleet, the unit fleet (``[units]``) and the scenario's scheduled events, and ends with a
-:class:`Report` that compares what was acknowledged with what the stream and the API show.
+processes); :class:`Simulation` adds the dashboard watcher, the phone gateway that ends
+the calls (``[gateway]``), the call-takers (``[call_takers]``), the operators and
+dispatchers who conclude the incidents (``[operator]``), the eCall fleet, the unit fleet
+(``[units]``) and the scenario's scheduled events, and ends with a :class:`Report` that
+compares what was acknowledged with what the stream and the API show.
 """
 
 from __future__ import annotations
@@ -24,13 +26,14 @@ from simulators.drivers import (
     Ack,
     CallSender,
     MalformedStats,
-    Operator,
     Sender,
     StreamWatcher,
     malformed_bodies,
     malformed_burst,
 )
 from simulators.ecall_fleet import EcallFleet
+from simulators.gateway import PhoneGateway
+from simulators.operators import Operator
 from simulators.scenario import Scenario
 from simulators.traffic import CallSpec, TrafficModel
 from simulators.unit_fleet import UnitFleet
@@ -132,6 +135,7 @@ class Report:
     ecall_mqtt: dict[str, int] | None
     loop: dict[str, float]
     units: dict[str, int] | None = None
+    gateway: dict[str, Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
@@ -155,6 +159,7 @@ class Report:
             "ecall_mqtt": self.ecall_mqtt,
             "loop": self.loop,
             "units": self.units,
+            "gateway": self.gateway,
             **self.extra,
         }
 
@@ -228,6 +233,7 @@ class Simulation:
         self.fleet: EcallFleet | None = None
         self.units: UnitFleet | None = None
         self.call_takers: CallTakerFloor | None = None
+        self.gateway: PhoneGateway | None = None
         self.malformed: MalformedStats | None = None
         self.started = time.monotonic()
 
@@ -238,8 +244,21 @@ class Simulation:
         return False
 
     def _on_ack(self, spec: CallSpec, ack: Ack) -> None:
+        gateway = self.gateway
+        if gateway is not None:
+            gateway.offered(spec, ack)
         if self.operator is not None:
             self.operator.take(spec, ack)
+
+    def _abandoned(self, spec: CallSpec, ack: Ack) -> None:
+        """The gateway reported a caller hung up: the operators call the number back."""
+        if self.operator is not None:
+            self.operator.abandoned(spec, ack)
+
+    def _call_ended(self, _spec: CallSpec, ack: Ack) -> None:
+        """With no call-takers, the operator's handling is the call: it has ended now."""
+        if self.gateway is not None:
+            self.gateway.finished(ack.call_id)
 
     async def _at(self, at_s: float, stop: asyncio.Event) -> bool:
         delay = self.started + at_s - time.monotonic()
@@ -271,16 +290,33 @@ class Simulation:
         connector = aiohttp.TCPConnector(limit=scenario.max_in_flight + 32)
         async with aiohttp.ClientSession(connector=connector) as session:
             self.sender = CallSender(session, self.base_url)
+            takers = scenario.call_takers.enabled
+            if scenario.gateway.enabled:
+                self.gateway = PhoneGateway(
+                    session,
+                    self.base_url,
+                    announce_s=scenario.gateway.announce_s,
+                    patience_s=scenario.gateway.patience_s if takers else None,
+                    speed=scenario.speed,
+                    rng=random.Random(scenario.seed + 7),
+                    on_abandoned=self._abandoned,
+                )
             if scenario.operator.enabled:
+                operating = scenario.operator
                 self.operator = Operator(
                     session,
                     self.base_url,
-                    delay_s=scenario.operator.delay_s,
-                    queue_legitimate=scenario.operator.queue_legitimate,
+                    delay_s=operating.delay_s,
+                    queue_legitimate=operating.queue_legitimate,
                     outage=scenario.outage,
                     clock=lambda: time.monotonic() - self.started,
                     rng=random.Random(scenario.seed + 3),
-                    dispatch_within_s=scenario.operator.dispatch_within_s,
+                    dispatch_within_s=operating.dispatch_within_s,
+                    conclude=operating.conclude,
+                    respond_s=operating.respond_s,
+                    close_s=operating.close_s,
+                    speed=scenario.speed,
+                    on_handled=None if takers else self._call_ended,
                 )
             if scenario.ecall.transport == "mqtt" and self.mqtt is not None:
                 self.fleet = EcallFleet(
@@ -300,6 +336,7 @@ class Simulation:
                     speed=scenario.speed,
                     idle_s=floor.idle_s,
                     rng=random.Random(scenario.seed + 5),
+                    gateway=self.gateway,
                 )
             async with asyncio.TaskGroup() as group:
                 helpers = [group.create_task(self.watcher.run(), name="ng112-sim-watcher")]
@@ -309,6 +346,8 @@ class Simulation:
                     )
                 if self.units is not None:
                     helpers.append(group.create_task(self.units.run(), name="ng112-sim-units"))
+                if self.gateway is not None:
+                    helpers.append(group.create_task(self.gateway.run(), name="ng112-sim-gateway"))
                 async with asyncio.timeout(10):
                     await self.watcher.connected.wait()
                 if self.operator is not None:
@@ -368,6 +407,7 @@ class Simulation:
         latencies = [seen[a.call_id] - a.sent_at for a in acks.values() if a.call_id in seen]
         operator = self.operator.stats if self.operator else None
         fleet = self.fleet.stats if self.fleet else None
+        gateway = self.gateway.stats if self.gateway else None
         return Report(
             scenario=self.scenario.name,
             elapsed_s=elapsed,
@@ -389,9 +429,25 @@ class Simulation:
                 "deferred_by_outage": operator.deferred_by_outage,
                 "dispatched": operator.dispatched,
                 "no_unit": operator.no_unit,
+                "called_back": operator.called_back,
+                "agency_dispatched": operator.agency_dispatched,
+                "resolved": operator.resolved,
+                "closed": operator.closed,
             }
             if operator
             else {},
+            gateway=None
+            if gateway is None
+            else {
+                "abandoned": gateway.abandoned,
+                "gave_up_waiting": gateway.gave_up_waiting,
+                "ended": gateway.ended,
+                "acknowledged": gateway.acknowledged,
+                "refused": gateway.refused,
+                "refusals": dict(gateway.refusals),
+                "requests": gateway.requests,
+                "dropped": gateway.dropped,
+            },
             malformed=None
             if self.malformed is None
             else {

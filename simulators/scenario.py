@@ -75,8 +75,22 @@ class Foreign(BaseModel):
         return self
 
 
+def _check_range(name: str, span: tuple[float, float]) -> None:
+    low, high = span
+    if not 0 <= low <= high:
+        raise ValueError(f"{name} must be [low, high] with 0 <= low <= high")
+
+
 class Operator(BaseModel):
-    """The simulated call-takers: dispose of false and hung-up calls, queue the rest."""
+    """The simulated operators and dispatchers (``simulators.operators``).
+
+    They mark false and hung-up calls unfounded and queue the rest ``delay_s`` (wall
+    seconds) after the call; with ``conclude`` every queued incident is then concluded:
+    the agency dispatches it, resolves it ``respond_s`` later and the dispatcher closes
+    it ``close_s`` after that (scenario seconds). A unit of the simulated fleet within
+    ``dispatch_within_s`` of travel is sent instead, and the incident closed once the
+    unit has been on scene and is back.
+    """
 
     model_config = _STRICT
 
@@ -85,12 +99,35 @@ class Operator(BaseModel):
     queue_legitimate: bool = True
     dispatch_within_s: float = Field(default=0.0, ge=0.0, le=86_400.0)
     """Send the recommended unit when it is at most this many seconds away (0: never)."""
+    conclude: bool = True
+    respond_s: tuple[float, float] = (900.0, 3600.0)
+    close_s: tuple[float, float] = (60.0, 600.0)
 
     @model_validator(mode="after")
     def _order(self) -> Self:
-        low, high = self.delay_s
-        if not 0 <= low <= high:
-            raise ValueError("delay_s must be [low, high] with 0 <= low <= high")
+        _check_range("delay_s", self.delay_s)
+        _check_range("respond_s", self.respond_s)
+        _check_range("close_s", self.close_s)
+        return self
+
+
+class Gateway(BaseModel):
+    """The phone gateway (``simulators.gateway``): how simulated phone calls end.
+
+    A caller who hangs up does so during the announcement, ``announce_s`` after the call
+    arrived; where call-takers answer the queues, a caller nobody answered within
+    ``patience_s`` hangs up too (scenario seconds).
+    """
+
+    model_config = _STRICT
+
+    enabled: bool = True
+    announce_s: tuple[float, float] = (2.0, 10.0)
+    patience_s: float = Field(default=300.0, gt=0, le=86_400.0)
+
+    @model_validator(mode="after")
+    def _order(self) -> Self:
+        _check_range("announce_s", self.announce_s)
         return self
 
 
@@ -112,9 +149,7 @@ class CallTakers(BaseModel):
 
     @model_validator(mode="after")
     def _order(self) -> Self:
-        low, high = self.handle_s
-        if not 0 <= low <= high:
-            raise ValueError("handle_s must be [low, high] with 0 <= low <= high")
+        _check_range("handle_s", self.handle_s)
         return self
 
 
@@ -252,6 +287,7 @@ class Scenario(BaseModel):
     foreign: Foreign = Field(default_factory=Foreign)
     operator: Operator = Field(default_factory=Operator)
     call_takers: CallTakers = Field(default_factory=CallTakers)
+    gateway: Gateway = Field(default_factory=Gateway)
     ecall: Ecall = Field(default_factory=Ecall)
     earthquake: Earthquake | None = None
     outage: Outage | None = None

@@ -22,6 +22,11 @@ from simulators import geography, texts
 from simulators.geography import Position, WeightedChoice
 from simulators.scenario import Earthquake, Scenario
 
+#: The simulated carrier gateway: a call's request id is ``sim:<gateway call id>``, the form
+#: ng112 gives a gateway's calls (``intake.phone.gateway_request_id``), so the simulated
+#: gateway (:mod:`simulators.gateway`) can report how the call ends.
+GATEWAY = "sim"
+
 
 class Disposition(enum.StrEnum):
     """How a call turns out: what the simulated operator will do with it."""
@@ -166,6 +171,11 @@ class CallSpec:
     building: int | None = None
     vehicle: VehicleCrash | None = None
 
+    @property
+    def gateway_call_id(self) -> str:
+        """The call's id at the simulated gateway (its request id without ``sim:``)."""
+        return self.client_request_id.removeprefix(f"{GATEWAY}:")
+
     def body(self) -> dict[str, Any]:
         """The ``POST /api/v1/calls`` body."""
         body: dict[str, Any] = {
@@ -261,7 +271,8 @@ class TrafficModel:
     """Turns a scenario into a stream of :class:`CallSpec` at scenario times.
 
     ``run_id`` makes client request ids unique across runs against one engine; the
-    sequence number makes them unique within a run.
+    sequence number makes them unique within a run. They are the simulated gateway's
+    request ids (``sim:<run>-<n>``, see :data:`GATEWAY`).
     """
 
     def __init__(self, scenario: Scenario, *, run_id: str) -> None:
@@ -336,7 +347,7 @@ class TrafficModel:
 
     def _next_id(self) -> str:
         self._count += 1
-        return f"sim-{self.run_id}-{self._count}"
+        return f"{GATEWAY}:{self.run_id}-{self._count}"
 
     def call_at(self, t: float) -> CallSpec:
         """The call arriving at ``t``: an earthquake call in proportion to the surge."""

@@ -1,4 +1,5 @@
-"""The simulated call-takers log in, take every waiting call, answer it and wrap it up."""
+"""The simulated call-takers log in, take every waiting call, answer it and wrap it up;
+with the simulated gateway, each call they were done with is reported ended."""
 
 from __future__ import annotations
 
@@ -9,10 +10,20 @@ import aiohttp
 import pytest
 
 from simulators.call_takers import DESK_LANGUAGES, CallTakerFloor, Seat, seats
+from simulators.gateway import PhoneGateway
 from simulators.geography import provinces
 from tests.conftest import Database
-from tests.dispatch.call_taking_fakes import SteppedClock, app_for, location, post_call, queue
+from tests.dispatch.call_taking_fakes import (
+    CALL_TAKING,
+    POINTS,
+    SteppedClock,
+    app_for,
+    location,
+    post_call,
+    queue,
+)
 from tests.dispatch.conftest import ClientFactory
+from tests.simulators.calls import offer, phone_call
 
 pytestmark = pytest.mark.integration
 
@@ -72,3 +83,53 @@ def test_seats_follow_population_and_staff_every_centre() -> None:
     assert len({s.operator_id for s in floor}) == len(floor), "operator ids are unique"
     assert any("tid" in s.skills and "text" in s.skills for s in floor if s.centre == "34")
     assert len(provinces()) == 81
+
+
+async def test_each_call_ends_when_its_call_taker_is_done_with_the_caller(
+    aiohttp_client: ClientFactory, database: Database
+) -> None:
+    """With the gateway: every answered call is reported ended, none abandoned."""
+    client = await aiohttp_client(
+        app_for(database, SteppedClock(), packages=(("intake.lifespan", "intake"), CALL_TAKING))
+    )
+    lat, lon, _ = POINTS["istanbul"]
+    specs = [phone_call(f"floor-end-{n}", lat=lat, lon=lon, plate=34) for n in range(3)]
+    acks = [await offer(client, spec) for spec in specs]
+    async with aiohttp.ClientSession() as session:
+        url = str(client.make_url(""))
+        gateway = PhoneGateway(
+            session,
+            url,
+            announce_s=(0.0, 0.0),
+            patience_s=3600.0,
+            speed=20.0,
+            rng=random.Random(1),
+            sleep=_no_wait,
+        )
+        for spec, ack in zip(specs, acks, strict=True):
+            gateway.offered(spec, ack)
+        floor = CallTakerFloor(
+            session,
+            url,
+            [Seat("sim-34-9", "34", ("tr",))],
+            handle_s=(30.0, 90.0),
+            speed=20.0,
+            idle_s=0.5,
+            rng=random.Random(7),
+            sleep=_no_wait,
+            gateway=gateway,
+        )
+        working = [asyncio.create_task(floor.run()), asyncio.create_task(gateway.run())]
+        async with asyncio.timeout(60):
+            await floor.wait_wrapped_up(3)
+            while gateway.stats.acknowledged < 3:
+                gateway.sent.clear()
+                await gateway.sent.wait()
+        for task in working:
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+    assert (gateway.stats.ended, gateway.stats.abandoned, gateway.stats.refused) == (3, 0, 0)
+    for ack in acks:
+        response = await client.get(f"/api/v1/calls/{ack.call_id}")
+        assert (await response.json())["status"] == "ended"
