@@ -31,6 +31,10 @@ def _demo(args: argparse.Namespace) -> int:
     except (SimulatorError, ValueError) as exc:
         print(f"ng112 demo: {exc}", file=sys.stderr)
         return 2
+    if "archive_after_s" not in settings.model_fields_set:
+        # The archivist's retention is an hour of the scenario's time, not of the wall's.
+        retention = settings.archive_after_s / scenario.speed
+        settings = settings.model_copy(update={"archive_after_s": retention})
     return run_on_engine_loop(run_demo(settings, scenario), settings)
 
 

@@ -2,7 +2,12 @@
 
 The engine starts on embedded defaults (every provincial centre and the central desk
 exist by construction); the simulators run against it over loopback; the terminal gets
-one progress line a second. SIGINT or SIGTERM stops the traffic first, then the engine
+one progress line a second. Calls end (the simulated gateway reports them abandoned or
+ended) and incidents conclude (unfounded, or dispatched and closed), so the engine's
+archivist lets them go: its retention (``archive_after_s``, an hour) counts in the
+scenario's time, divided by the speed, unless the settings file sets it; the incidents
+held in memory and the resident memory on the progress line level off after it.
+SIGINT or SIGTERM stops the traffic first, then the engine
 (``runner.cleanup()``: stop accepting, close streams, commit what is queued).
 """
 
@@ -40,6 +45,10 @@ async def run_demo(settings: Settings, scenario: Scenario) -> int:
     print(f"  live map: {url}/map")
     print(f"  console:  {url}/console")
     print(f"  API:      {url}/api/v1/openapi.json   metrics: {url}/metrics")
+    print(
+        f"  concluded incidents leave memory {settings.archive_after_s:g} s after they"
+        " conclude (once their calls have ended)"
+    )
     print("  stop with Ctrl-C", flush=True)
     mqtt = (settings.mqtt_host, settings.mqtt_port) if settings.embedded_broker else None
     simulation = Simulation(scenario, url, mqtt=mqtt, settle_s=2.0, api_sample=200)
@@ -87,14 +96,20 @@ async def _progress(simulation: Simulation, url: str, stop: asyncio.Event) -> No
             if gauges is not None:
                 line += (
                     f" | open incidents {gauges.open_incidents}"
+                    f" (held {gauges.incidents_held}, {gauges.resident_mb:.0f} MB)"
                     f" | log queue {gauges.log_queue_depth}"
                 )
             line += f" | on stream {simulation.watcher.stats.calls_seen}"
             floor = simulation.call_takers
             if floor is not None:
                 line += f" | answered {floor.stats.answered}"
+            gateway = simulation.gateway
+            if gateway is not None:
+                line += f" | ended {gateway.stats.ended} abandoned {gateway.stats.abandoned}"
             if operator is not None:
-                line += f" | with call-takers {operator.backlog}"  # incl. handling time
-                if operator.stats.dispatched:
-                    line += f" | units sent {operator.stats.dispatched}"
+                done = operator.stats
+                line += f" | unfounded {done.unfounded} closed {done.closed}"
+                line += f" | in hand {operator.backlog}"  # calls and incidents not yet done
+                if done.dispatched:
+                    line += f" | units sent {done.dispatched}"
             print(line, flush=True)

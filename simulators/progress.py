@@ -13,13 +13,20 @@ _SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+([-+0-9.eEinfNa
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EngineGauges:
-    """What /metrics says about load: open incidents, the commit queue, stream clients."""
+    """What /metrics says about load: open incidents, the commit queue, stream clients.
+
+    ``incidents_held`` are the incidents the engine keeps in memory (open ones and those
+    concluded within the archive's retention) and ``resident_mb`` its resident memory: with
+    calls ending and incidents concluding, both level off once the retention has passed.
+    """
 
     open_incidents: int
     log_queue_depth: int
     committed_events: int
     stream_clients: int
     stream_resyncs: int
+    incidents_held: int = 0
+    resident_mb: float = 0.0
 
 
 def parse_metrics(text: str) -> dict[str, float]:
@@ -47,6 +54,8 @@ def gauges_from(totals: dict[str, float]) -> EngineGauges:
         committed_events=int(totals.get("ng112_event_log_committed_events", 0)),
         stream_clients=int(totals.get("ng112_stream_clients", 0)),
         stream_resyncs=int(totals.get("ng112_stream_resyncs", 0)),
+        incidents_held=int(totals.get("ng112_projection_incidents", 0)),
+        resident_mb=totals.get("process_resident_memory_bytes", 0.0) / 2**20,
     )
 
 

@@ -51,7 +51,8 @@ async def test_demo_runs_and_stops_cleanly_on_sigint(tmp_path: Path) -> None:
     try:
         async with asyncio.timeout(60):
             await _line_containing(process.stdout, f"127.0.0.1:{port}/map", seen)
-            await _line_containing(process.stdout, "committed", seen)
+            retention = await _line_containing(process.stdout, "leave memory", seen)
+            progress = await _line_containing(process.stdout, "committed", seen)
             async with (
                 aiohttp.ClientSession() as session,
                 session.get(f"http://127.0.0.1:{port}/api/v1/incidents?limit=5") as response,
@@ -69,6 +70,9 @@ async def test_demo_runs_and_stops_cleanly_on_sigint(tmp_path: Path) -> None:
             process.kill()
             await process.wait()
     assert code == 0
+    assert "leave memory 72 s after" in retention, "an hour of the scenario at 50x"
+    for figure in ("held", "MB)", "answered", "ended", "abandoned", "unfounded", "closed"):
+        assert figure in progress, progress
     assert call_id.startswith("call-")
     committed = int(final.split(";")[1].split()[0])
     assert committed > 0

@@ -74,7 +74,11 @@ def test_metrics_text_is_summed_over_labels() -> None:
         'ng112_open_incidents{centre="34"} 5.0\n'
         'ng112_open_incidents{centre="06"} 2.0\n'
         "ng112_event_log_queue_depth 3.0\n"
+        "ng112_projection_incidents 42.0\n"
+        "process_resident_memory_bytes 4.194304e+08\n"
     )
     gauges = gauges_from(parse_metrics(text))
     assert gauges.open_incidents == 7
     assert gauges.log_queue_depth == 3
+    assert gauges.incidents_held == 42
+    assert gauges.resident_mb == 400.0
