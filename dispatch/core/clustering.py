@@ -30,12 +30,22 @@ visit many cells or loop over many members (a vague call in a dense surge), the 
 with them instead: the box and window tests are exact, the gate and score are estimated with a
 small slack and only discard members that cannot pass or cannot place (worse than the ``limit``
 best already kept, or than ``limit`` members surely inside their gate), and the rest goes to the
-exact rule, so the answer does not change. Shelves are
+exact rule, so the answer does not change.
+
+Most shelves have no member anywhere near a given call, and searching each would cost more
+than everything else a query does. Shelves are therefore grouped in *tiers* of like reach
+(bands of radius classes; the vaguest band also takes the wide scenes), each with a coarse map
+of *zones* that counts each shelf's members there. A query first collects, per tier, the
+shelves with members in the zones that the tier's largest reach for the call spans (a box
+holding each of its shelves' boxes); a query that would visit too many zones of a tier reads a
+coarse map of every shelf instead, with zones as wide as any reach. Only those shelves are
+searched: a few dictionary lookups per tier instead of a search per shelf. Shelves are
 searched in order of radius floor, which orders the floor of their scores (``2 ln s`` with ``s``
 above ``hypot(r_call, floor)``): once ``limit`` candidates all score below a shelf's floor, no
 later shelf can place and the search stops. The answer is exactly that of judging every open
 incident (``tests/dispatch/test_clustering_index.py`` checks it): boxes and floors carry a small
-slack against rounding, and near the poles a box does not bound longitude. A shelf, once made,
+slack against rounding, and near the poles a box does not bound longitude (and every shelf
+with members is searched). A shelf, once made,
 stays (there are at most a few hundred keys). When a call is attached, the incident's position
 becomes the inverse-variance weighted mean of its calls, so the site's position sharpens as
 calls come in and a vague first call does not fix it forever (the site moves between cells and
@@ -53,6 +63,7 @@ from __future__ import annotations
 
 import functools
 import math
+import operator
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -284,6 +295,8 @@ class _Site:
     weighted_lon: float
     shelf: _ShelfKey | None = None
     cell: tuple[int, int] = field(default=(0, 0))
+    zone: tuple[int, int] = field(default=(0, 0))  # its zone in its shelf's tier
+    area: tuple[int, int] = field(default=(0, 0))  # its zone in the finder's coarse map
     slot: int = -1  # its row in the shelf's arrays
 
 
@@ -313,6 +326,19 @@ _ROWS_PER_MEMBER = 256
 _APPROX_SLACK = 1e-9  # relative slack of array estimates (a few ulps off) against the rule
 _APPROX_FLOOR = 1e-6  # absolute slack, metres or score units
 _FIRST_ROWS = 16
+# Tiers: bands of _LEVELS_PER_BAND radius classes for scenes up to _WIDE_SCENE_M; the last band
+# takes every vaguer class and the wider scenes (floods, missing persons, forest fires). A query
+# that would visit more than _ZONE_VISITS zones of a tier looks at the coarse map instead.
+_WIDE_SCENE_M = 400.0
+_LEVELS_PER_BAND = 3
+_LAST_BAND = 2
+_ZONE_VISITS = 48
+_WIDEST_SCENE_M = max(
+    scene.base_radius_m for scenes in (_FAMILY_SCENES, _TYPE_SCENES) for scene in scenes.values()
+)
+# Keeps a tier's box a superset of its shelves' boxes despite rounding (also of a cosine taken
+# at a higher latitude).
+_ZONE_MARGIN = _REACH_MARGIN * (1.0 + 1e-6)
 _COMPACT_ABOVE = 64  # a shelf's arrays are compacted when more than 3/4 of their rows are free
 
 _FloatArray: TypeAlias = npt.NDArray[np.float64]
@@ -348,7 +374,8 @@ class _Shelf:
     The members are also rows of arrays (latitude, longitude, radius, last activity in
     microseconds) for sweeping a shelf whole; ``sites`` maps a row to its member, ``None``
     for a free row (whose latitude is NaN, so no box holds it). Freed rows are reused, and
-    the arrays are compacted when most rows are free.
+    the arrays are compacted when most rows are free. ``order`` is the shelf's place in a
+    search (radius floor, then when it was made); ``tier`` maps where it has members.
     """
 
     __slots__ = (
@@ -359,10 +386,12 @@ class _Shelf:
         "last_us",
         "lat",
         "lon",
+        "order",
         "radius",
         "radius_m",
         "sample_type",
         "sites",
+        "tier",
     )
 
     def __init__(
@@ -372,11 +401,15 @@ class _Shelf:
         sample_type: IncidentType | None,
         radius: _RadiusClass,
         cell_deg: float,
+        tier: _Tier,
+        serial: int,
     ) -> None:
         self.family = family
         self.sample_type = sample_type
         self.radius = radius
         self.cell_deg = cell_deg
+        self.tier = tier
+        self.order = (radius.floor_m, serial)
         self.cells: dict[tuple[int, int], dict[str, _Site]] = {}
         self.sites: list[_Site | None] = []
         self.free: list[int] = []
@@ -440,6 +473,90 @@ class _Shelf:
         self.lon = np.resize(self.lon[:used], rows)
         self.radius_m = np.resize(self.radius_m[:used], rows)
         self.last_us = np.resize(self.last_us[:used], rows)
+
+
+class _Zones:
+    """A coarse map of where shelves have members: per zone (a square ``size`` degrees wide),
+    how many members each shelf has there."""
+
+    __slots__ = ("counts", "size")
+
+    def __init__(self, size: float) -> None:
+        self.size = size
+        self.counts: dict[tuple[int, int], dict[_Shelf, int]] = {}
+
+    def zone(self, lat: float, lon: float) -> tuple[int, int]:
+        """The zone a position falls in."""
+        return (math.floor(lat / self.size), math.floor(lon / self.size))
+
+    def enter(self, shelf: _Shelf, zone: tuple[int, int]) -> None:
+        """Count a member of a shelf in a zone."""
+        counts = self.counts.get(zone)
+        if counts is None:
+            self.counts[zone] = {shelf: 1}
+        else:
+            counts[shelf] = counts.get(shelf, 0) + 1
+
+    def leave(self, shelf: _Shelf, zone: tuple[int, int]) -> None:
+        """Count a member of a shelf out of a zone."""
+        counts = self.counts[zone]
+        left = counts[shelf] - 1
+        if left:
+            counts[shelf] = left
+        elif len(counts) > 1:
+            del counts[shelf]
+        else:
+            del self.counts[zone]
+
+    def span(self, dlat: float, dlon: float, lat: float, lon: float) -> _Span:
+        """The rows and columns of zones a box of half-sides ``dlat``, ``dlon`` spans."""
+        size = self.size
+        return (
+            math.floor((lat - dlat) / size),
+            math.floor((lat + dlat) / size),
+            math.floor((lon - dlon) / size),
+            math.floor((lon + dlon) / size),
+        )
+
+    def gather(self, near: set[_Shelf], span: _Span) -> None:
+        """Add the shelves with members in the zones of a span."""
+        row_lo, row_hi, col_lo, col_hi = span
+        counts = self.counts
+        if (row_hi - row_lo + 1) * (col_hi - col_lo + 1) <= len(counts):
+            for row in range(row_lo, row_hi + 1):
+                for column in range(col_lo, col_hi + 1):
+                    found = counts.get((row, column))
+                    if found is not None:
+                        near.update(found)
+        else:
+            for (row, column), found in counts.items():
+                if row_lo <= row <= row_hi and col_lo <= column <= col_hi:
+                    near.update(found)
+
+
+class _Tier:
+    """Shelves of like reach (a band of radius classes), and where they have members.
+
+    Whatever the call, a shelf's reach is at most its tier's: the pair's scene base is at
+    most the larger of the call's and the tier's widest scene, and the shelf's radius bound
+    at most the tier's largest (both grow as shelves join; shelves never leave).
+    """
+
+    __slots__ = ("base_m", "bound_m", "zones")
+
+    def __init__(self, size: float) -> None:
+        self.base_m = 0.0
+        self.bound_m = 0.0
+        self.zones = _Zones(size)
+
+    def join(self, shelf: _Shelf, base_m: float) -> None:
+        """Widen the tier's bounds for a new shelf whose scene base is ``base_m``."""
+        self.base_m = max(self.base_m, base_m)
+        self.bound_m = max(self.bound_m, shelf.radius.bound_m)
+
+
+_Span: TypeAlias = tuple[int, int, int, int]  # zones from row, to row, from column, to column
+_ORDER = operator.attrgetter("order")
 
 
 class _Ranking:
@@ -521,7 +638,7 @@ class DuplicateFinder:
     snapshot carries them).
     """
 
-    __slots__ = ("_by_floor", "_policy", "_shelves", "_sites", "_sweep_from")
+    __slots__ = ("_area", "_policy", "_shelves", "_sites", "_sweep_from", "_tiers")
 
     def __init__(
         self, policy: ClusterPolicy = DEFAULT_POLICY, *, sweep_from: int = _SWEEP_FROM
@@ -534,7 +651,8 @@ class DuplicateFinder:
         self._sweep_from = sweep_from
         self._sites: dict[str, _Site] = {}
         self._shelves: dict[_ShelfKey, _Shelf] = {}
-        self._by_floor: list[_Shelf] = []  # every shelf, smallest radius floor first
+        self._tiers: dict[int, _Tier] = {}  # by band
+        self._area = self._coarse_map()
 
     def __len__(self) -> int:
         return len(self._sites)
@@ -569,23 +687,49 @@ class DuplicateFinder:
         level = self._radius_class(incident.radius_m).level
         return (_family(kind), scene(kind), kind in _UNKNOWN_TYPES, level)
 
+    def _cell_deg(self, base_m: float, bound_m: float) -> float:
+        """A cell about as wide as the gate of a typical call and a site of ``bound_m``."""
+        policy = self._policy
+        spread = min(math.hypot(bound_m, _TYPICAL_CALL_RADIUS_M), policy.max_spread_m)
+        return max(base_m + policy.k * spread, _MIN_CELL_M) / _M_PER_DEG
+
+    def _coarse_map(self) -> _Zones:
+        """The map of every shelf, its zones as wide as the widest reach of any call."""
+        policy = self._policy
+        return _Zones((_WIDEST_SCENE_M + policy.k * policy.max_spread_m) / _M_PER_DEG)
+
+    def _tier(self, key: _ShelfKey) -> _Tier:
+        """The tier of a shelf's key, made on first use with zones sized for its widest."""
+        if key[1].base_radius_m > _WIDE_SCENE_M:
+            band = _LAST_BAND
+        else:
+            band = min(key[3] // _LEVELS_PER_BAND, _LAST_BAND)
+        tier = self._tiers.get(band)
+        if tier is None:
+            if band == _LAST_BAND:
+                size = self._cell_deg(_WIDEST_SCENE_M, math.inf)
+            else:
+                bound = _SMALLEST_RADIUS_CLASS_M * 2.0 ** ((band + 1) * _LEVELS_PER_BAND - 1)
+                size = self._cell_deg(_WIDE_SCENE_M, bound)
+            tier = self._tiers[band] = _Tier(size)
+        return tier
+
     def _shelf(self, key: _ShelfKey, incident: OpenIncident) -> _Shelf:
         """The shelf of a key, made on first use with cells sized for its typical gate."""
         shelf = self._shelves.get(key)
         if shelf is None:
-            policy = self._policy
             radius = self._radius_class(incident.radius_m)
-            spread = min(math.hypot(radius.bound_m, _TYPICAL_CALL_RADIUS_M), policy.max_spread_m)
-            cell_m = max(key[1].base_radius_m + policy.k * spread, _MIN_CELL_M)
+            tier = self._tier(key)
             shelf = _Shelf(
                 family=key[0],
                 sample_type=incident.incident_type,
                 radius=radius,
-                cell_deg=cell_m / _M_PER_DEG,
+                cell_deg=self._cell_deg(key[1].base_radius_m, radius.bound_m),
+                tier=tier,
+                serial=len(self._shelves),
             )
+            tier.join(shelf, key[1].base_radius_m)
             self._shelves[key] = shelf
-            self._by_floor.append(shelf)
-            self._by_floor.sort(key=lambda s: s.radius.floor_m)
         return shelf
 
     def _place(self, site: _Site) -> None:
@@ -594,17 +738,33 @@ class DuplicateFinder:
         key = self._shelf_key(incident)
         if site.shelf == key:
             shelf = self._shelves[key]
-            cell = shelf.cell(incident.lat, incident.lon)
+            lat, lon = incident.lat, incident.lon
+            cell = shelf.cell(lat, lon)
             if cell != site.cell:
                 self._leave_cell(shelf, site)
                 site.cell = cell
                 shelf.cells.setdefault(cell, {})[incident.incident_id] = site
+            zones = shelf.tier.zones
+            zone = zones.zone(lat, lon)
+            if zone != site.zone:
+                zones.leave(shelf, site.zone)
+                site.zone = zone
+                zones.enter(shelf, zone)
+            area = self._area.zone(lat, lon)
+            if area != site.area:
+                self._area.leave(shelf, site.area)
+                site.area = area
+                self._area.enter(shelf, area)
             shelf.store(site)
             return
         self._unplace(site)
         shelf = self._shelf(key, incident)
         site.shelf, site.cell = key, shelf.cell(incident.lat, incident.lon)
         shelf.cells.setdefault(site.cell, {})[incident.incident_id] = site
+        site.zone = shelf.tier.zones.zone(incident.lat, incident.lon)
+        shelf.tier.zones.enter(shelf, site.zone)
+        site.area = self._area.zone(incident.lat, incident.lon)
+        self._area.enter(shelf, site.area)
         shelf.add(site)
 
     def _unplace(self, site: _Site) -> None:
@@ -612,6 +772,8 @@ class DuplicateFinder:
             return
         shelf = self._shelves[site.shelf]
         self._leave_cell(shelf, site)
+        shelf.tier.zones.leave(shelf, site.zone)
+        self._area.leave(shelf, site.area)
         shelf.remove(site)
         site.shelf = None
 
@@ -675,7 +837,8 @@ class DuplicateFinder:
         """
         self._sites = {}
         self._shelves = {}
-        self._by_floor = []
+        self._tiers = {}
+        self._area = self._coarse_map()
         for saved in sites:
             site = _Site(
                 incident=saved.incident,
@@ -727,11 +890,25 @@ class DuplicateFinder:
         """Compatible open incidents within their gate and window, best first."""
         if not self._sites or limit <= 0:
             return []
-        policy = self._policy
-        call_radius = self._radius(call.radius_m)
         welcome = _COMPATIBLE_WITH[_family(call.incident_type)]
+        if not welcome:
+            return []
+        call_radius = self._radius(call.radius_m)
+        shelves = self._near(call, call_radius)
+        return self._ranked(call, call_radius, welcome, shelves, limit)
+
+    def _ranked(
+        self,
+        call: NewCall,
+        call_radius: float,
+        welcome: frozenset[Family],
+        shelves: Iterable[_Shelf],
+        limit: int,
+    ) -> list[DuplicateCandidate]:
+        """The best candidates on the given shelves (in search order) of welcome families."""
+        policy = self._policy
         ranking = _Ranking(limit)
-        for shelf in self._by_floor:
+        for shelf in shelves:
             if shelf.family not in welcome or not shelf.cells:
                 continue
             # Every member's score is at least 2 ln s with s above hypot(call, floor):
@@ -746,6 +923,55 @@ class DuplicateFinder:
                 shelf, call=call, call_radius=call_radius, pair=pair, reach=reach, ranking=ranking
             )
         return [_candidate(entry) for entry in ranking.best()]
+
+    def _near(self, call: NewCall, call_radius: float) -> list[_Shelf]:
+        """The shelves that may hold a member within reach of a call, in search order.
+
+        For each tier, the box of the largest reach any of its shelves has for the call, with
+        a margin at least ``_search``'s, and the longitude span taken at the highest latitude
+        of any tier's box, so it holds the box of each shelf of the tier; the shelves with
+        members in the zones it spans. A tier whose box spans too many zones sends the query
+        to the coarse map with the largest box. Near the poles, every shelf with members.
+        """
+        policy = self._policy
+        call_base = scene(call.incident_type).base_radius_m
+        reaches = [
+            (
+                tier,
+                (
+                    max(tier.base_m, call_base)
+                    + policy.k * min(math.hypot(call_radius, tier.bound_m), policy.max_spread_m)
+                )
+                / _M_PER_DEG
+                * _ZONE_MARGIN,
+            )
+            for tier in self._tiers.values()
+            if tier.zones.counts
+        ]
+        if not reaches:
+            return []
+        lat, lon = call.lat, call.lon
+        widest = max(dlat for _, dlat in reaches)
+        edge = abs(lat) + widest
+        near: set[_Shelf] = set()
+        if edge >= _POLAR_EDGE_DEG:
+            for counts in self._area.counts.values():
+                near.update(counts)
+            return sorted(near, key=_ORDER)
+        stretch = 1.0 / math.cos(math.radians(edge))
+        spans = []
+        for tier, dlat in reaches:
+            zones = tier.zones
+            span = zones.span(dlat, dlat * stretch, lat, lon)
+            row_lo, row_hi, col_lo, col_hi = span
+            if (row_hi - row_lo + 1) * (col_hi - col_lo + 1) > _ZONE_VISITS:
+                area = self._area
+                area.gather(near, area.span(widest, widest * stretch, lat, lon))
+                return sorted(near, key=_ORDER)
+            spans.append((zones, span))
+        for zones, span in spans:
+            zones.gather(near, span)
+        return sorted(near, key=_ORDER)
 
     def _search(
         self,

@@ -8,6 +8,11 @@ sites, attached, merged and closed incidents, stale and fresh ones, and a few po
 runs with shelves swept by arrays (``sweep_from=0``: every shelf; a low threshold: a mix of
 swept and looped shelves) and looped as in production, and churn (open, attach, merge, retype,
 close between queries) keeps the shelves' rows in step with their members.
+
+A query searches only the shelves its tiers' zones show members near (``DuplicateFinder._near``);
+the second reference is the search before zones, every compatible shelf in floor order
+(``every_shelf``), and the zones' counts are checked against the members after churn,
+withdrawals, reinstatements and restores.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from __future__ import annotations
 import math
 import pickle
 import random
+from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -22,6 +28,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dispatch.core import clustering
 from dispatch.core.clustering import (
     ClusterPolicy,
     DuplicateCandidate,
@@ -42,8 +49,16 @@ POLICIES = [
 ]
 # Every shelf swept; a shelf swept from 4 members in the query's cells; the default.
 SWEEPS: list[int | None] = [0, 4, None]
-# Istanbul, Antakya, Hammerfest, Tierra del Fuego, a few kilometres from the north pole.
-CENTRES = [(41.01, 28.97), (36.2028, 36.1605), (70.66, 23.68), (-54.8, -68.3), (89.97, 10.0)]
+# Istanbul, Antakya, Hammerfest, Tierra del Fuego, a few kilometres from the north pole, Taveuni
+# (Fiji: the square around it crosses the 180th meridian, whose far side no gate reaches).
+CENTRES = [
+    (41.01, 28.97),
+    (36.2028, 36.1605),
+    (70.66, 23.68),
+    (-54.8, -68.3),
+    (89.97, 10.0),
+    (-16.85, 179.97),
+]
 
 
 def finder_for(policy: ClusterPolicy, sweep_from: int | None) -> DuplicateFinder:
@@ -64,6 +79,74 @@ def brute_force(finder: DuplicateFinder, call: NewCall, limit: int) -> list[Dupl
     ]
     found.sort(key=lambda c: (c.score, c.distance_m, c.incident_id))
     return found[:limit]
+
+
+def every_shelf(finder: DuplicateFinder, call: NewCall, limit: int) -> list[DuplicateCandidate]:
+    """The search before zones: every shelf, in floor order, with the same ranking and stop."""
+    if len(finder) == 0 or limit <= 0:
+        return []
+    welcome = clustering._COMPATIBLE_WITH[clustering._family(call.incident_type)]
+    shelves = sorted(finder._shelves.values(), key=lambda shelf: shelf.radius.floor_m)
+    return finder._ranked(call, finder._radius(call.radius_m), welcome, shelves, limit)
+
+
+def assert_zones_match(finder: DuplicateFinder) -> None:
+    """Each tier's zones, and the coarse map, count exactly the members in them, nothing else."""
+    expected: dict[int, Counter[tuple[tuple[int, int], int]]] = {}
+    coarse: Counter[tuple[tuple[int, int], int]] = Counter()
+    tier_of = {id(tier): band for band, tier in finder._tiers.items()}
+    for shelf in finder._shelves.values():
+        zones = shelf.tier.zones
+        counts = expected.setdefault(tier_of[id(shelf.tier)], Counter())
+        for members in shelf.cells.values():
+            for site in members.values():
+                incident = site.incident
+                counts[zones.zone(incident.lat, incident.lon), id(shelf)] += 1
+                coarse[finder._area.zone(incident.lat, incident.lon), id(shelf)] += 1
+
+    def held(zones: clustering._Zones) -> Counter[tuple[tuple[int, int], int]]:
+        assert all(zones.counts.values())  # an empty zone is dropped
+        return Counter(
+            {
+                (zone, id(shelf)): count
+                for zone, found in zones.counts.items()
+                for shelf, count in found.items()
+            }
+        )
+
+    for band, tier in finder._tiers.items():
+        assert held(tier.zones) == expected.get(band, Counter())
+        for shelf in finder._shelves.values():
+            if shelf.tier is tier:
+                assert tier.base_m >= shelf_scene(shelf).base_radius_m
+                assert tier.bound_m >= shelf.radius.bound_m
+    assert held(finder._area) == coarse
+
+
+def shelf_scene(shelf: clustering._Shelf) -> clustering.Scene:
+    """The scene every member of a shelf has."""
+    return clustering.scene(shelf.sample_type)
+
+
+def assert_skipped_shelves_hold_nothing_near(finder: DuplicateFinder, call: NewCall) -> None:
+    """A shelf the zones skip has no member in the box its own search would look at."""
+    policy = finder._policy
+    radius = finder._radius(call.radius_m)
+    near = {id(shelf) for shelf in finder._near(call, radius)}
+    for shelf in finder._shelves.values():
+        if id(shelf) in near:
+            continue
+        pair = clustering._pair_scene(shelf.sample_type, call.incident_type)
+        spread = min(math.hypot(radius, shelf.radius.bound_m), policy.max_spread_m)
+        dlat = (pair.base_radius_m + policy.k * spread) / _M_PER_DEG * clustering._REACH_MARGIN
+        dlon = dlat / math.cos(math.radians(min(abs(call.lat) + dlat, 90.0)))
+        for members in shelf.cells.values():
+            for site in members.values():
+                incident = site.incident
+                assert not (
+                    call.lat - dlat <= incident.lat <= call.lat + dlat
+                    and call.lon - dlon <= incident.lon <= call.lon + dlon
+                )
 
 
 class Area:
@@ -185,11 +268,15 @@ def test_candidates_equal_the_brute_force_scan(
     area = Area(rng, centre, spots)
     finder = finder_for(policy, sweep_from)
     build(rng, area, finder, sites)
+    assert_zones_match(finder)
     for index in range(40):
         call = area.call(index)
         for limit in (1, 3, 1_000):
-            assert finder.candidates(call, limit) == brute_force(finder, call, limit)
+            expected = brute_force(finder, call, limit)
+            assert finder.candidates(call, limit) == expected
+            assert every_shelf(finder, call, limit) == expected
         assert finder.propose(call) == next(iter(brute_force(finder, call, 1)), None)
+        assert_skipped_shelves_hold_nothing_near(finder, call)
 
 
 @pytest.mark.parametrize("sweep_from", SWEEPS)
@@ -310,6 +397,7 @@ def test_churn_between_queries_keeps_rows_in_step(
             call = replace(call, at=call.at.astimezone(istanbul))
         for limit in (1, 3, 1_000):
             assert finder.candidates(call, limit) == brute_force(finder, call, limit)
+        assert_skipped_shelves_hold_nothing_near(finder, call)
 
     for phase in range(3):
         for _ in range(rng.randint(80, 160)):
@@ -335,11 +423,13 @@ def test_churn_between_queries_keeps_rows_in_step(
             if step % 25 == 0:
                 check()
         assert_rows_match(finder)
+        assert_zones_match(finder)
         check()
         if phase == 1:  # close most: crowded shelves compact
             for incident in finder.incidents()[: len(finder) * 9 // 10]:
                 finder.close(incident.incident_id)
             assert_rows_match(finder)
+            assert_zones_match(finder)
             check()
 
 
@@ -428,6 +518,7 @@ def test_a_restored_finder_answers_and_sharpens_as_the_saved_one(
     restored.restore(pickle.loads(pickle.dumps(saved.snapshot())))  # noqa: S301 - our own bytes
     assert restored.snapshot() == saved.snapshot()
     assert_rows_match(restored)
+    assert_zones_match(restored)
     serial = 0
     for step in range(120):
         open_ids = [incident.incident_id for incident in saved.incidents()]
@@ -458,3 +549,155 @@ def test_a_restored_finder_answers_and_sharpens_as_the_saved_one(
     assert restored.snapshot() == saved.snapshot()
     assert restored.incidents() == saved.incidents()
     assert_rows_match(restored)
+    assert_zones_match(restored)
+    assert_zones_match(saved)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(min_value=0, max_value=2**32 - 1),
+    centre=st.sampled_from(CENTRES),
+    policy=st.sampled_from(POLICIES),
+    sites=st.integers(min_value=1, max_value=200),
+)
+def test_withdrawn_sites_leave_the_zones_and_come_back(
+    seed: int, centre: tuple[float, float], policy: ClusterPolicy, sites: int
+) -> None:
+    """Withdraw some sites (as the desk does while a decision is pending), reinstate them.
+
+    While out they are no candidates; back, they are again, and the zones count them as
+    before (a withdrawn site that was attached to meanwhile keeps its old place).
+    """
+    rng = random.Random(seed)
+    area = Area(rng, centre, spots=3)
+    finder = DuplicateFinder(policy)
+    build(rng, area, finder, sites)
+    calls = [area.call(index) for index in range(15)]
+    before = [finder.candidates(call, 1_000) for call in calls]
+    chosen = [i.incident_id for i in finder.incidents() if rng.random() < 0.4]
+    withdrawn = [site for i in chosen if (site := finder.withdraw(i)) is not None]
+    assert len(withdrawn) == len(chosen)
+    assert_zones_match(finder)
+    for call in calls:
+        found = finder.candidates(call, 1_000)
+        assert found == brute_force(finder, call, 1_000)
+        assert not {c.incident_id for c in found} & set(chosen)
+        assert_skipped_shelves_hold_nothing_near(finder, call)
+    for site in reversed(withdrawn):
+        finder.reinstate(site)
+    assert_zones_match(finder)
+    assert_rows_match(finder)
+    assert [finder.candidates(call, 1_000) for call in calls] == before
+
+
+@pytest.mark.parametrize("side", [-1.0, 1.0])
+@pytest.mark.parametrize("radius_m", [90.0, 300.0, 5_000.0])
+def test_a_site_that_sharpens_across_a_zone_edge_moves_zone(side: float, radius_m: float) -> None:
+    """An attached call moves a site a little over its zone's edge: the zone counts follow.
+
+    The site keeps its shelf and its shelf's cell (cells and zones have sizes of their own),
+    so only its zone changes; the zones still match the members and a call just over the
+    edge finds the site. Radii in each band of radius classes.
+    """
+    finder = DuplicateFinder()
+    site = OpenIncident(
+        incident_id="site",
+        incident_type=IncidentType.CHEST_PAIN,
+        lat=41.0,
+        lon=29.0,
+        radius_m=radius_m,
+        opened_at=T0,
+    )
+    finder.open(site)
+    zones = finder._shelves[finder._sites["site"].shelf].tier.zones  # type: ignore[index]
+    edge = (math.floor(41.0 / zones.size) + 1) * zones.size  # where the next row of zones starts
+    step = 0.4 / _M_PER_DEG * side
+    finder.open(replace(site, lat=edge - step))
+    placed = finder._sites["site"]
+    shelf, cell, zone = placed.shelf, placed.cell, placed.zone
+    pull = NewCall(
+        call_id="pull",
+        incident_type=IncidentType.CHEST_PAIN,
+        lat=edge + 3 * step,
+        lon=29.0,
+        radius_m=radius_m,
+        at=T0,
+    )
+    finder.attach("site", pull)  # the site moves half-way, to about edge + step
+    moved = finder_incident(finder, "site")
+    assert (moved.lat >= edge) == (side > 0)
+    assert (placed.shelf, placed.cell) == (shelf, cell)
+    assert placed.zone != zone
+    assert_zones_match(finder)
+    assert_rows_match(finder)
+    call = replace(pull, call_id="c", lat=edge + 2 * step, incident_type=None, radius_m=5.0)
+    found = finder.candidates(call, 3)
+    assert found == brute_force(finder, call, 3)
+    assert [candidate.incident_id for candidate in found] == ["site"]
+
+
+RADII = [5.0, 25.0, 60.0, 100.0, 300.0, 1_000.0, 2_000.0, 3_000.0, 8_000.0]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    centre=st.sampled_from(CENTRES),
+    policy=st.sampled_from(POLICIES),
+    site_type=st.sampled_from(TYPES),
+    call_type=st.sampled_from(TYPES),
+    site_radius=st.sampled_from(RADII),
+    call_radius=st.sampled_from([None, *RADII]),
+    side=st.sampled_from(["north", "south", "east", "west"]),
+)
+def test_a_site_at_the_edge_of_a_search_box_over_a_zone_edge_is_near(
+    *,
+    centre: tuple[float, float],
+    policy: ClusterPolicy,
+    site_type: IncidentType | None,
+    call_type: IncidentType | None,
+    site_radius: float,
+    call_radius: float | None,
+    side: str,
+) -> None:
+    """The tightest case for the zones: a site just inside its shelf's search box for a call,
+    just over the edge of a zone from the call, with no other site to widen the tier.
+
+    Its shelf is among those searched, and the answer is the rule's.
+    """
+    finder = DuplicateFinder(policy)
+    site = OpenIncident(
+        incident_id="site",
+        incident_type=site_type,
+        lat=centre[0],
+        lon=centre[1],
+        radius_m=site_radius,
+        opened_at=T0,
+    )
+    finder.open(site)
+    shelf = finder._shelves[finder._sites["site"].shelf]  # type: ignore[index]
+    size = shelf.tier.zones.size
+    over = 1e-9 * size * (1.0 if side in {"north", "east"} else -1.0)
+    if side in {"north", "south"}:
+        site = replace(site, lat=(math.floor(centre[0] / size) + 1) * size + over)
+    else:
+        site = replace(site, lon=(math.floor(centre[1] / size) + 1) * size + over)
+    finder.open(site)
+    radius = finder._radius(call_radius)
+    pair = clustering._pair_scene(shelf.sample_type, call_type)
+    spread = min(math.hypot(radius, shelf.radius.bound_m), policy.max_spread_m)
+    dlat = (pair.base_radius_m + policy.k * spread) / _M_PER_DEG * clustering._REACH_MARGIN
+    inside = 1.0 - 1e-7
+    lat, lon = site.lat, site.lon
+    if side == "north":
+        lat -= dlat * inside
+    elif side == "south":
+        lat += dlat * inside
+    else:
+        dlon = dlat / math.cos(math.radians(min(abs(lat) + dlat, 90.0)))
+        lon += -dlon * inside if side == "east" else dlon * inside
+    call = NewCall(
+        call_id="c", incident_type=call_type, lat=lat, lon=lon, radius_m=call_radius, at=T0
+    )
+    assert shelf in finder._near(call, radius)
+    for limit in (1, 3):
+        assert finder.candidates(call, limit) == brute_force(finder, call, limit)
