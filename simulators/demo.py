@@ -105,7 +105,10 @@ async def _progress(simulation: Simulation, url: str, stop: asyncio.Event) -> No
                 line += f" | answered {floor.stats.answered}"
             gateway = simulation.gateway
             if gateway is not None:
-                line += f" | ended {gateway.stats.ended} abandoned {gateway.stats.abandoned}"
+                reported = gateway.stats
+                line += f" | ended {reported.ended} abandoned {reported.abandoned}"
+                if reported.refused:  # ng112 refused reports: worth a look in the JSON
+                    line += f" (refused {reported.refused})"
             if operator is not None:
                 done = operator.stats
                 line += f" | unfounded {done.unfounded} closed {done.closed}"
