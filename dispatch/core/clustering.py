@@ -35,7 +35,7 @@ exact rule, so the answer does not change.
 Most shelves have no member anywhere near a given call, and searching each would cost more
 than everything else a query does. Shelves are therefore grouped in *tiers* of like reach
 (bands of radius classes; the vaguest band also takes the wide scenes), each with a coarse map
-of *zones* that counts each shelf's members there. A query first collects, per tier, the
+of *zones* that notes each shelf's members there. A query first collects, per tier, the
 shelves with members in the zones that the tier's largest reach for the call spans (a box
 holding each of its shelves' boxes); a query that would visit too many zones of a tier reads a
 coarse map of every shelf instead, with zones as wide as any reach. Only those shelves are
@@ -295,8 +295,8 @@ class _Site:
     weighted_lon: float
     shelf: _ShelfKey | None = None
     cell: tuple[int, int] = field(default=(0, 0))
-    zone: tuple[int, int] = field(default=(0, 0))  # its zone in its shelf's tier
-    area: tuple[int, int] = field(default=(0, 0))  # its zone in the finder's coarse map
+    zone: int = 0  # its zone in its shelf's tier
+    area: int = 0  # its zone in the finder's coarse map
     slot: int = -1  # its row in the shelf's arrays
 
 
@@ -336,6 +336,7 @@ _WIDE_SCENE_M = 400.0
 _LEVELS_PER_BAND = 3
 _LAST_BAND = 2
 _ZONE_VISITS = 48
+_ZONE_ROW = 2**32  # a zone is row * _ZONE_ROW + column (columns of real longitudes stay far below)
 _WIDEST_SCENE_M = max(
     scene.base_radius_m for scenes in (_FAMILY_SCENES, _TYPE_SCENES) for scene in scenes.values()
 )
@@ -480,36 +481,33 @@ class _Shelf:
 
 class _Zones:
     """A coarse map of where shelves have members: per zone (a square ``size`` degrees wide),
-    how many members each shelf has there."""
+    the shelf of each member there (a shelf appears once for each of its members)."""
 
-    __slots__ = ("counts", "size")
+    __slots__ = ("members", "size")
 
     def __init__(self, size: float) -> None:
         self.size = size
-        self.counts: dict[tuple[int, int], dict[_Shelf, int]] = {}
+        self.members: dict[int, list[_Shelf]] = {}
 
-    def zone(self, lat: float, lon: float) -> tuple[int, int]:
-        """The zone a position falls in."""
-        return (math.floor(lat / self.size), math.floor(lon / self.size))
+    def zone(self, lat: float, lon: float) -> int:
+        """The zone a position falls in: its row and column as one number."""
+        return math.floor(lat / self.size) * _ZONE_ROW + math.floor(lon / self.size)
 
-    def enter(self, shelf: _Shelf, zone: tuple[int, int]) -> None:
-        """Count a member of a shelf in a zone."""
-        counts = self.counts.get(zone)
-        if counts is None:
-            self.counts[zone] = {shelf: 1}
+    def enter(self, shelf: _Shelf, zone: int) -> None:
+        """Note a member of a shelf in a zone."""
+        shelves = self.members.get(zone)
+        if shelves is None:
+            self.members[zone] = [shelf]
         else:
-            counts[shelf] = counts.get(shelf, 0) + 1
+            shelves.append(shelf)
 
-    def leave(self, shelf: _Shelf, zone: tuple[int, int]) -> None:
-        """Count a member of a shelf out of a zone."""
-        counts = self.counts[zone]
-        left = counts[shelf] - 1
-        if left:
-            counts[shelf] = left
-        elif len(counts) > 1:
-            del counts[shelf]
+    def leave(self, shelf: _Shelf, zone: int) -> None:
+        """Take a member of a shelf out of a zone (an empty zone is dropped)."""
+        shelves = self.members[zone]
+        if len(shelves) > 1:
+            shelves.remove(shelf)
         else:
-            del self.counts[zone]
+            del self.members[zone]
 
     def span(self, dlat: float, dlon: float, lat: float, lon: float) -> _Span:
         """The rows and columns of zones a box of half-sides ``dlat``, ``dlon`` spans."""
@@ -522,18 +520,18 @@ class _Zones:
         )
 
     def gather(self, near: set[_Shelf], span: _Span) -> None:
-        """Add the shelves with members in the zones of a span."""
+        """Add the shelves with members in the zones of a span (or in any zone, when fewer)."""
         row_lo, row_hi, col_lo, col_hi = span
-        counts = self.counts
-        if (row_hi - row_lo + 1) * (col_hi - col_lo + 1) <= len(counts):
-            for row in range(row_lo, row_hi + 1):
-                for column in range(col_lo, col_hi + 1):
-                    found = counts.get((row, column))
-                    if found is not None:
-                        near.update(found)
-        else:
-            for (row, column), found in counts.items():
-                if row_lo <= row <= row_hi and col_lo <= column <= col_hi:
+        members = self.members
+        if (row_hi - row_lo + 1) * (col_hi - col_lo + 1) > len(members):
+            for shelves in members.values():
+                near.update(shelves)
+            return
+        for row in range(row_lo, row_hi + 1):
+            first = row * _ZONE_ROW
+            for zone in range(first + col_lo, first + col_hi + 1):
+                found = members.get(zone)
+                if found is not None:
                     near.update(found)
 
 
@@ -949,7 +947,7 @@ class DuplicateFinder:
                 * _ZONE_MARGIN,
             )
             for tier in self._tiers.values()
-            if tier.zones.counts
+            if tier.zones.members
         ]
         if not reaches:
             return []
@@ -958,8 +956,8 @@ class DuplicateFinder:
         edge = abs(lat) + widest
         near: set[_Shelf] = set()
         if edge >= _POLAR_EDGE_DEG:
-            for counts in self._area.counts.values():
-                near.update(counts)
+            for shelves in self._area.members.values():
+                near.update(shelves)
             return sorted(near, key=_ORDER)
         stretch = 1.0 / math.cos(math.radians(edge))
         spans = []

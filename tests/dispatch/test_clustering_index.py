@@ -11,7 +11,7 @@ close between queries) keeps the shelves' rows in step with their members.
 
 A query searches only the shelves its tiers' zones show members near (``DuplicateFinder._near``);
 the second reference is the search before zones, every compatible shelf in floor order
-(``every_shelf``), and the zones' counts are checked against the members after churn,
+(``every_shelf``), and the zones' notes are checked against the members after churn,
 withdrawals, reinstatements and restores.
 """
 
@@ -92,8 +92,8 @@ def every_shelf(finder: DuplicateFinder, call: NewCall, limit: int) -> list[Dupl
 
 def assert_zones_match(finder: DuplicateFinder) -> None:
     """Each tier's zones, and the coarse map, count exactly the members in them, nothing else."""
-    expected: dict[int, Counter[tuple[tuple[int, int], int]]] = {}
-    coarse: Counter[tuple[tuple[int, int], int]] = Counter()
+    expected: dict[int, Counter[tuple[int, int]]] = {}
+    coarse: Counter[tuple[int, int]] = Counter()
     tier_of = {id(tier): band for band, tier in finder._tiers.items()}
     for shelf in finder._shelves.values():
         zones = shelf.tier.zones
@@ -101,17 +101,15 @@ def assert_zones_match(finder: DuplicateFinder) -> None:
         for members in shelf.cells.values():
             for site in members.values():
                 incident = site.incident
-                counts[zones.zone(incident.lat, incident.lon), id(shelf)] += 1
-                coarse[finder._area.zone(incident.lat, incident.lon), id(shelf)] += 1
+                assert site.zone == zones.zone(incident.lat, incident.lon)
+                assert site.area == finder._area.zone(incident.lat, incident.lon)
+                counts[site.zone, id(shelf)] += 1
+                coarse[site.area, id(shelf)] += 1
 
-    def held(zones: clustering._Zones) -> Counter[tuple[tuple[int, int], int]]:
-        assert all(zones.counts.values())  # an empty zone is dropped
+    def held(zones: clustering._Zones) -> Counter[tuple[int, int]]:
+        assert all(zones.members.values())  # an empty zone is dropped
         return Counter(
-            {
-                (zone, id(shelf)): count
-                for zone, found in zones.counts.items()
-                for shelf, count in found.items()
-            }
+            (zone, id(shelf)) for zone, shelves in zones.members.items() for shelf in shelves
         )
 
     for band, tier in finder._tiers.items():
@@ -593,7 +591,7 @@ def test_withdrawn_sites_leave_the_zones_and_come_back(
 @pytest.mark.parametrize("side", [-1.0, 1.0])
 @pytest.mark.parametrize("radius_m", [90.0, 300.0, 5_000.0])
 def test_a_site_that_sharpens_across_a_zone_edge_moves_zone(side: float, radius_m: float) -> None:
-    """An attached call moves a site a little over its zone's edge: the zone counts follow.
+    """An attached call moves a site a little over its zone's edge: the zones follow it.
 
     The site keeps its shelf and its shelf's cell (cells and zones have sizes of their own),
     so only its zone changes; the zones still match the members and a call just over the
