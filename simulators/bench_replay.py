@@ -10,7 +10,8 @@ listeners), to show where start-up time goes. The
 target is 10 million events in at most 60 s: ``ng112 bench replay --events 10000000``
 (writing them takes several minutes and a few GB of disk).
 
-What is written (``--log``): ``centre`` (the default) is a working day of the centres
+What is written (``--log``): ``centre`` (the default, a few events more than ``--events``:
+the events of one step of the simulation are written together) is a working day of the centres
 (:mod:`simulators.centre_log`): every call's whole life, answered or abandoned, ended,
 its incident unfounded or dispatched and closed, and archived a retention period later
 (``--retention``, seconds of the log's time), so only a bounded working set is live at
@@ -26,6 +27,15 @@ Copy a live engine's log only through a backup, or stop the engine first: a byte
 taken while it writes may be torn. The JSON has the same keys either way: ``source`` is
 ``synthetic`` or ``file``, ``write_s`` and ``write_events_per_s`` are null when nothing
 was written, and ``event_types`` gives the most frequent event types with their counts.
+
+Snapshots: the engine saves its projections when it stops (and every
+``snapshot_every_events`` while it runs), and the next start restores them and folds only
+the events after them. The first timed start on the full log has no snapshot (a copy
+given with ``--from`` has its snapshots removed), so ``start_s`` is the whole fold; its
+stop saves a snapshot (``snapshot_mb``), ``--tail`` more events of a centre's log are
+appended (by default half the log, at most 100,000: half the running engine's snapshot
+interval, the tail a restart folds on average) and the start is timed again:
+``snapshot_start_s``, what a restart of a running centre costs.
 
 Memory: the engine is also started once on the empty log and once on the full one in a
 fresh process each (:mod:`simulators.start_probe`); ``rss_mb`` is its resident memory
@@ -43,12 +53,16 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from simulators.centre_log import Pace
+from simulators.centre_log import CentreLog, Pace
 from simulators.errors import SimulatorError
 from simulators.host import (
+    centre_log,
+    continue_centre_log,
     copy_sqlite_log,
+    drop_snapshots,
     log_contents,
     log_start_settings,
+    snapshot_size,
     temp_sqlite,
     time_rebuild,
     time_start,
@@ -56,11 +70,13 @@ from simulators.host import (
 )
 
 DEFAULT_EVENTS = 200_000
+DEFAULT_TAIL = 100_000
 TOP_EVENT_TYPES = 10
 
 
-async def _start_s(db: str) -> float:
-    start_s, runner, _url = await time_start(log_start_settings(db))
+async def _start_s(db: str, *, snapshot_on_stop: bool = False) -> float:
+    settings = log_start_settings(db).model_copy(update={"snapshot_on_stop": snapshot_on_stop})
+    start_s, runner, _url = await time_start(settings)
     await runner.cleanup()
     return start_s
 
@@ -95,12 +111,16 @@ async def run_replay(args: argparse.Namespace) -> dict[str, Any]:
     if source is not None and any(option is not None for option in written_options):
         msg = "--from times an existing log: --events, --db, --log and --retention do not apply"
         raise SimulatorError(msg)
+    if args.tail is not None and args.tail < 0:
+        msg = "--tail is a number of events, 0 or more"
+        raise SimulatorError(msg)
     if args.retention is not None and args.retention < 0:
         msg = "--retention is seconds of the log's time, 0 or more"
         raise SimulatorError(msg)
     if args.retention is not None and kind == "held":
         msg = "--retention applies to the centre log; the held log archives nothing"
         raise SimulatorError(msg)
+    centre: CentreLog | None = None
     with tempfile.TemporaryDirectory(prefix="ng112-replay-") as folder:
         written = 0  # nothing is written when timing a file
         write_s: float | None = None
@@ -108,7 +128,11 @@ async def run_replay(args: argparse.Namespace) -> dict[str, Any]:
             db = args.db or temp_sqlite(folder)
             written = DEFAULT_EVENTS if args.events is None else args.events
             pace = Pace() if args.retention is None else Pace(retention_s=args.retention)
-            write_s = await write_log(db, written, kind=kind or "centre", pace=pace)
+            if kind == "held":
+                write_s = await write_log(db, written, kind="held")
+            else:  # the tail, written later, is the same centre's next events
+                centre = centre_log(written + DEFAULT_TAIL, pace=pace)
+                write_s, written = await continue_centre_log(db, centre, written)
             contents = await log_contents(db)
         else:
             db = await asyncio.to_thread(copy_sqlite_log, source, folder)
@@ -116,26 +140,43 @@ async def run_replay(args: argparse.Namespace) -> dict[str, Any]:
             if contents.events == 0:
                 msg = f"{source}: the log holds no events, there is nothing to replay"
                 raise SimulatorError(msg)
+        await drop_snapshots(db)
         # The first start in this process pays for imports and cold caches: untimed, so
         # the empty-log figure is what every start pays (boundaries, models, no events).
         await _start_s(temp_sqlite(folder))
         empty_s = await _start_s(temp_sqlite(folder))
         rebuild_s = await time_rebuild(db)
-        start_s = await _start_s(db)
+        start_s = await _start_s(db, snapshot_on_stop=True)  # the whole fold; then saved
+        snapshot = await snapshot_size(db)
         empty_probe = await _probe(temp_sqlite(folder))
-        full_probe = await _probe(db)
-    return _figures(
-        source="synthetic" if source is None else "file",
-        log=None if source is not None else kind or "centre",
-        events=contents.events,
-        event_types=dict(contents.by_type[:TOP_EVENT_TYPES]),
-        written=written,
-        write_s=write_s,
-        empty_s=empty_s,
-        rebuild_s=rebuild_s,
-        start_s=start_s,
-        empty_rss_mb=empty_probe["rss_mb"],
-        rss_mb=full_probe["rss_mb"],
+        full_probe = await _probe(db)  # from the snapshot: the same projections
+        tail = min(DEFAULT_TAIL, contents.events // 2) if args.tail is None else args.tail
+        if tail:
+            if centre is None:  # another log: a centre's day of its own after it
+                centre = centre_log(tail, seed=113)
+            _, tail = await continue_centre_log(db, centre, tail)
+        snapshot_start_s = await _start_s(db)
+    restored = {
+        "snapshot_seq": None if snapshot is None else snapshot[0],
+        "snapshot_mb": None if snapshot is None else round(snapshot[1] / 2**20, 1),
+        "tail_events": tail,
+        "snapshot_start_s": round(snapshot_start_s, 2),
+    }
+    return (
+        _figures(
+            source="synthetic" if source is None else "file",
+            log=None if source is not None else kind or "centre",
+            events=contents.events,
+            event_types=dict(contents.by_type[:TOP_EVENT_TYPES]),
+            written=written,
+            write_s=write_s,
+            empty_s=empty_s,
+            rebuild_s=rebuild_s,
+            start_s=start_s,
+            empty_rss_mb=empty_probe["rss_mb"],
+            rss_mb=full_probe["rss_mb"],
+        )
+        | restored
     )
 
 

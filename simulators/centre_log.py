@@ -317,6 +317,21 @@ class CentreLog:
                 given += 1
                 yield event
 
+    def leftover(self) -> list[Event]:
+        """The events of the last step not yet given (already numbered): write them next."""
+        out, self._out = self._out, []
+        return out
+
+    def resume_at(self, next_seq: int) -> None:
+        """Number the events to come from ``next_seq`` on (others were appended meanwhile).
+
+        Only between steps: events already numbered and not given would be misnumbered.
+        """
+        if self._out:
+            msg = "events already numbered are waiting: write leftover() first"
+            raise ValueError(msg)
+        self._seq = next_seq - 1
+
     def _step(self) -> None:
         """Run the next thing that happens (an arrival or a step), then maybe a mark."""
         heap = self._heap

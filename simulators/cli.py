@@ -111,7 +111,9 @@ def _bench_replay(args: argparse.Namespace) -> int:
         f" {result['spine_rebuild_s']} s (10 M: about {result['spine_projected_10m_s']} s);"
         f" resident memory {result['rss_mb']:,} MB ({result['empty_rss_mb']:,} MB empty,"
         f" {result['bytes_per_event']:,} bytes per event: 10 M would need about"
-        f" {result['projected_10m_rss_gb']} GB)"
+        f" {result['projected_10m_rss_gb']} GB); from the snapshot saved at its stop"
+        f" ({result['snapshot_mb']} MB) and {result['tail_events']:,} more events, ready in"
+        f" {result['snapshot_start_s']} s"
     )
     print(json.dumps(result))
     return 0
@@ -195,6 +197,13 @@ def register_bench(benches: argparse._SubParsersAction[argparse.ArgumentParser])
         type=float,
         metavar="S",
         help="centre log: seconds of the log's time a concluded incident stays live (default 120)",
+    )
+    replay.add_argument(
+        "--tail",
+        type=int,
+        metavar="N",
+        help="events appended after the snapshot before the timed restart"
+        " (default: half the log, at most 100000)",
     )
     replay.add_argument(
         "--from",

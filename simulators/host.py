@@ -15,7 +15,7 @@ import shutil
 import sqlite3
 import time
 import uuid
-from collections.abc import Coroutine, Iterator, Mapping
+from collections.abc import Coroutine, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -136,21 +136,60 @@ def held_batches(events: int, chunk: int) -> Iterator[list[Event]]:
         yield batch
 
 
-def centre_batches(
-    events: int, chunk: int, *, first_seq: int, pace: Pace | None = None, seed: int = 112
-) -> Iterator[list[Event]]:
-    """The ``centre`` log (:mod:`simulators.centre_log`), ending about now, in chunks."""
+def centre_log(
+    events: int, *, first_seq: int = 1, pace: Pace | None = None, seed: int = 112
+) -> CentreLog:
+    """A ``centre`` log (:mod:`simulators.centre_log`) whose ``events`` end about now."""
     pace = pace or Pace()
     span = timedelta(seconds=events / (pace.calls_per_s * EVENTS_PER_CALL))
-    source = CentreLog(
+    return CentreLog(
         start=datetime.now(UTC) - span,
         first_seq=first_seq,
         seed=seed,
         run_id=uuid.uuid4().hex[:8],
         pace=pace,
-    ).events(events)
+    )
+
+
+def centre_batches(
+    events: int, chunk: int, *, first_seq: int, pace: Pace | None = None, seed: int = 112
+) -> Iterator[list[Event]]:
+    """The ``centre`` log (:mod:`simulators.centre_log`), ending about now, in chunks."""
+    source = centre_log(events, first_seq=first_seq, pace=pace, seed=seed).events(events)
     while batch := list(itertools.islice(source, chunk)):
         yield batch
+
+
+async def continue_centre_log(
+    db_url: str, centre: CentreLog, events: int, *, chunk: int = 5000
+) -> tuple[float, int]:
+    """Append the next ``events`` of ``centre`` (and its step's leftover) after the log's end.
+
+    The log may have grown since ``centre`` last wrote (a started engine records its own
+    decisions), so its numbering resumes after the log's last event. Returns the seconds
+    it took and how many events were written (a few more than ``events``: a step's events
+    are written together).
+    """
+    engine = create_engine(db_url)
+    log = EventLog(engine, group_commit=True, max_batch=chunk)
+    await log.open()
+    await engine.dispose()
+    centre.resume_at(log.head + 1)
+    source = itertools.chain(centre.events(events), _leftover(centre))
+    written = 0
+
+    def batches() -> Iterator[list[Event]]:
+        nonlocal written
+        while batch := list(itertools.islice(source, chunk)):
+            written += len(batch)
+            yield batch
+
+    seconds = await _append_numbered(db_url, batches(), chunk)
+    return seconds, written
+
+
+def _leftover(centre: CentreLog) -> Iterator[Event]:
+    yield from centre.leftover()  # called once the step's given events are written
 
 
 async def write_log(
@@ -168,14 +207,28 @@ async def write_log(
     events list their timelines), so it is written in order after the log's last event,
     and :class:`SimulatorError` is raised if the log numbered them otherwise.
     """
+    if kind == "held":
+        return await _append_numbered(db_url, held_batches(events, chunk), chunk, numbered=False)
+    engine = create_engine(db_url)
+    log = EventLog(engine)
+    await log.open()
+    await engine.dispose()
+    batches = centre_batches(events, chunk, first_seq=log.head + 1, pace=pace, seed=seed)
+    return await _append_numbered(db_url, batches, chunk)
+
+
+async def _append_numbered(
+    db_url: str, batches: Iterable[list[Event]], chunk: int, *, numbered: bool = True
+) -> float:
+    """Append ``batches`` in order; returns the seconds it took.
+
+    ``numbered`` batches were given their seqs by the writer of the log (from the log's
+    end on): :class:`SimulatorError` if the log numbered them otherwise.
+    """
     engine = create_engine(db_url)
     log = EventLog(engine, group_commit=True, max_batch=chunk)
     await log.open()
     expected = log.head + 1
-    if kind == "held":
-        batches = held_batches(events, chunk)
-    else:
-        batches = centre_batches(events, chunk, first_seq=expected, pace=pace, seed=seed)
     started = time.perf_counter()
     try:
         async with asyncio.TaskGroup() as tasks:
@@ -184,9 +237,12 @@ async def write_log(
             for batch in batches:
                 pending.append(tasks.create_task(log.append(batch)))
                 if len(pending) >= 8:
-                    expected = _check_seqs(await asyncio.gather(*pending), expected)
+                    appended = await asyncio.gather(*pending)
+                    expected = _check_seqs(appended, expected) if numbered else expected
                     pending.clear()
-            _check_seqs(await asyncio.gather(*pending), expected)
+            appended = await asyncio.gather(*pending)
+            if numbered:
+                _check_seqs(appended, expected)
             writer.cancel()
     finally:
         await engine.dispose()
@@ -293,6 +349,29 @@ class LogContents:
 
     events: int
     by_type: tuple[tuple[str, int], ...]
+
+
+async def snapshot_size(db_url: str) -> tuple[int, int] | None:
+    """The newest projection snapshot in the log's database: ``(seq, bytes)``, or ``None``."""
+    engine = create_engine(db_url)
+    try:
+        log = EventLog(engine)
+        await log.open()
+        stored = await log.latest_snapshot()
+    finally:
+        await engine.dispose()
+    return None if stored is None else (stored.seq, len(stored.payload))
+
+
+async def drop_snapshots(db_url: str) -> None:
+    """Delete the log's projection snapshots, so the next start folds the whole log."""
+    engine = create_engine(db_url)
+    try:
+        log = EventLog(engine)
+        await log.open()
+        await log.delete_snapshots()
+    finally:
+        await engine.dispose()
 
 
 async def log_contents(db_url: str) -> LogContents:

@@ -38,7 +38,7 @@ def test_bench_replay_prints_start_time(
     args = _parser().parse_args(["bench", "replay", "--events", "8000"])
     assert args.handler(args) == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert result["events"] == 8000
+    assert 8000 <= result["events"] < 8100, "a step's events are written together"
     assert result["source"] == "synthetic"
     assert result["log"] == "centre"
     types = result["event_types"]
@@ -61,6 +61,10 @@ def test_bench_replay_prints_start_time(
     assert result["rss_mb"] > 50
     assert result["bytes_per_event"] >= 0
     assert result["projected_10m_rss_gb"] * 1024 >= result["empty_rss_mb"] - 1
+    assert result["snapshot_seq"] >= result["events"], "the first start's stop saved it"
+    assert result["snapshot_mb"] > 0
+    assert 4000 <= result["tail_events"] < 4100, "half the log by default"
+    assert result["snapshot_start_s"] > 0
 
 
 def test_bench_replay_held_log_keeps_the_old_worst_case(
@@ -162,6 +166,8 @@ def test_bench_replay_from_times_a_copy_of_an_engine_log(
     assert result["write_events_per_s"] is None
     assert result["start_s"] > 0
     assert result["spine_events_per_s"] > 0
+    assert result["snapshot_seq"] >= 600, "the engine's own decisions at start come first"
+    assert result["tail_events"] >= 300
     assert _snapshot(log.parent) == before  # same files, byte for byte: no -wal, no -shm
 
 
