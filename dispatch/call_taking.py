@@ -962,7 +962,13 @@ class CallTakingFold:
             record = self.calls.get(call_id)
             if record is None:
                 continue
-            freed = self._take_out(record) or freed
+            waiting_here = (
+                record.state is not CallState.WAITING
+                or record.centre is None
+                or self.queues[record.centre].is_waiting(call_id)
+            )
+            if waiting_here:  # else its queue let it go already: nothing to take out
+                freed = self._take_out(record) or freed
             self._end(record)
         self._numbers.pop(event.incident_id, None)
         if freed:  # an archived call still waiting (the log says it ended): room again
