@@ -9,7 +9,9 @@ there. An incident is archived when
   measured from the event that concluded it to the engine's clock now;
 - every call that belongs to it has ended or been abandoned (a call-taker may still be
   on the line of a call whose incident was marked unfounded, and a text or sign-language
-  session may still be open);
+  session may still be open). eCall and panic-app calls have no end signal (an MSD or an
+  alarm is a message, not a line; an eCall's voice line is a phone call of its own), so
+  they count as over once their incident is final;
 - no unit is assigned to it.
 
 The archivist records :class:`IncidentArchived`; every projection drops the incident and
@@ -24,9 +26,11 @@ from datetime import datetime, timedelta
 from dispatch.core.projections import IncidentView, State
 from dispatch.model.events import IncidentArchived
 from dispatch.model.ids import CallId
-from dispatch.model.vocabulary import CallStatus
+from dispatch.model.vocabulary import CallStatus, Channel
 
 CALL_OVER = frozenset({CallStatus.ENDED, CallStatus.ABANDONED})
+#: Channels whose calls never end by a signal of their own: over when the incident is final.
+NO_END_SIGNAL = frozenset({Channel.ECALL, Channel.PANIC_APP})
 
 
 def archive_key(incident_id: str) -> str:
@@ -41,7 +45,7 @@ def _own_calls(state: State, incident: IncidentView) -> list[CallId] | None:
         call = state.calls.get(call_id)
         if call is None or call.incident_id != incident.incident_id:
             continue  # merged into another incident: that one archives it
-        if call.status not in CALL_OVER:
+        if call.status not in CALL_OVER and call.channel not in NO_END_SIGNAL:
             return None
         own.append(call_id)
     return own

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from aiohttp.test_utils import TestClient
 
 from dispatch.adapters.http import ENGINE
@@ -128,6 +130,31 @@ def test_an_open_incident_a_live_call_or_an_assigned_unit_holds_it_back() -> Non
     back = UnitStatusReported(occurred_at=T0, unit_id=unit, status=UnitStatus.AVAILABLE)
     (due,) = due_for_archive(_fold(*with_unit, back), later, after=HOUR)
     assert due.incident_id == "inc-1"
+
+
+@pytest.mark.parametrize(
+    ("channel", "due"),
+    [
+        (Channel.ECALL, True),
+        (Channel.PANIC_APP, True),
+        (Channel.TEXT, False),
+        (Channel.SIGN_VIDEO, False),
+        (Channel.PHONE, False),
+    ],
+)
+def test_a_call_without_an_end_signal_is_over_when_its_incident_is(
+    channel: Channel, due: bool
+) -> None:
+    """An MSD or an alarm never ends by itself; a phone, text or video call must end."""
+    received, opened = _call(1)
+    assert isinstance(received, CallReceived)
+    assert isinstance(opened, IncidentOpened)
+    state = _fold(
+        dataclasses.replace(received, channel=channel),
+        dataclasses.replace(opened, channel=channel),
+        _conclude(1),
+    )
+    assert bool(due_for_archive(state, T0 + HOUR, after=HOUR)) is due
 
 
 def test_the_scan_stops_at_the_first_incident_concluded_too_recently() -> None:
