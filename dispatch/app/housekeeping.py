@@ -20,6 +20,9 @@ import asyncio
 import logging
 import os
 import pickle
+import signal
+from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -85,15 +88,20 @@ class SnapshotChild:
 
     async def saved(self, engine: Engine) -> int:
         """Read the child's bytes, reap it and store the snapshot; returns its seq."""
-        try:
-            payload = await asyncio.to_thread(_read_all, self.read_fd)
-        finally:
-            _, status = await asyncio.to_thread(os.waitpid, self.pid, 0)
+        payload = await asyncio.to_thread(_read_all, self.read_fd)
+        _, status = await asyncio.to_thread(os.waitpid, self.pid, 0)
         if os.waitstatus_to_exitcode(status) != 0:
             msg = f"the snapshot child exited with status {status}"
             raise SnapshotChildFailed(msg)
         await engine.store_snapshot(self.seq, payload)
         return self.seq
+
+    def kill(self) -> None:
+        """Stop and reap the child (a child writing into a pipe nobody reads never exits)."""
+        with suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGKILL)
+        with suppress(ChildProcessError):
+            os.waitpid(self.pid, 0)  # killed: returns at once
 
 
 def fork_snapshot(engine: Engine) -> SnapshotChild | None:
@@ -113,10 +121,24 @@ def fork_snapshot(engine: Engine) -> SnapshotChild | None:
     return SnapshotChild(seq=seq, pid=pid, read_fd=read_fd)
 
 
-async def save_snapshot_forked(engine: Engine) -> int | None:
-    """Save every projection at the last folded seq, pickled by a forked child."""
+async def save_snapshot_forked(
+    engine: Engine, *, forked: Callable[[SnapshotChild], None] | None = None
+) -> int | None:
+    """Save every projection at the last folded seq, pickled by a forked child.
+
+    Cancelled (the engine stops) or failing, it kills the child first. ``forked`` is told
+    the child as soon as it runs.
+    """
     child = fork_snapshot(engine)
-    return None if child is None else await child.saved(engine)
+    if child is None:
+        return None
+    try:
+        if forked is not None:
+            forked(child)
+        return await child.saved(engine)
+    except BaseException:
+        child.kill()
+        raise
 
 
 async def run_snapshot_keeper(engine: Engine, *, every_events: int, check_s: float = 5.0) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
@@ -10,7 +12,12 @@ import pytest
 import sqlalchemy as sa
 
 from dispatch.adapters.store import StoredSnapshot, create_engine, snapshots_table
-from dispatch.app.housekeeping import archive_once, fork_snapshot
+from dispatch.app.housekeeping import (
+    SnapshotChild,
+    archive_once,
+    fork_snapshot,
+    save_snapshot_forked,
+)
 from dispatch.core.decide import Action, IncidentAction, ReceiveCall
 from dispatch.core.projections import Recorded, State
 from dispatch.model.access import DEVELOPMENT_PRINCIPAL
@@ -179,3 +186,25 @@ async def test_only_the_newest_snapshot_is_kept(database: Database) -> None:
         finally:
             await db.dispose()
     assert [row[0] for row in rows] == [last]
+
+
+async def test_a_stop_while_a_child_pickles_kills_the_child(database: Database) -> None:
+    """Cancelled before the child finished, the save kills and reaps it: nothing is left."""
+    clock = ControlledClock(T0)
+    async with _engine(database, clock, CallCounter()) as engine:
+        await _traffic(engine, clock, 0, 3)
+        children: list[SnapshotChild] = []
+        running = asyncio.Event()
+
+        def forked(child: SnapshotChild) -> None:
+            children.append(child)
+            running.set()
+
+        saving = asyncio.create_task(save_snapshot_forked(engine, forked=forked))
+        await running.wait()
+        saving.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await saving
+        with pytest.raises(ChildProcessError):
+            os.waitpid(children[0].pid, os.WNOHANG)  # noqa: ASYNC222 - WNOHANG: never blocks
+        assert await engine.log.latest_snapshot() is None
