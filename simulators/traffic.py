@@ -272,13 +272,16 @@ class TrafficModel:
 
     ``run_id`` makes client request ids unique across runs against one engine; the
     sequence number makes them unique within a run. They are the simulated gateway's
-    request ids (``sim:<run>-<n>``, see :data:`GATEWAY`).
+    request ids (``sim:<run>-<n>``, see :data:`GATEWAY`). Vehicles (VINs) are drawn per
+    run too: a rerun against the same log must crash other cars, or the engine rightly
+    answers their MSDs as resends of the last run's.
     """
 
     def __init__(self, scenario: Scenario, *, run_id: str) -> None:
         self.scenario = scenario
         self.run_id = run_id
         self.rng = random.Random(scenario.seed)
+        self._vehicles = random.Random(f"{scenario.seed}:{run_id}")
         self._count = 0
         self._message_ids: dict[str, int] = {}
         self._agencies = WeightedChoice(list(AGENCY_CALLS_2021), list(AGENCY_CALLS_2021.values()))
@@ -431,7 +434,7 @@ class TrafficModel:
         position, heading, corridor = geography.highway_position(rng)
         test_call = rng.random() < self.scenario.ecall.test_call_share
         automatic = not test_call and rng.random() >= self.scenario.ecall.manual_share
-        vin = _vin(rng)
+        vin = _vin(self._vehicles)
         self._message_ids[vin] = self._message_ids.get(vin, 0) + 1
         nearest = min(
             geography.provinces(),

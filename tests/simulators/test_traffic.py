@@ -127,3 +127,18 @@ def test_same_seed_same_traffic() -> None:
     first = _calls(Scenario(name="s", seed=11), 50)
     second = _calls(Scenario(name="s", seed=11), 50)
     assert [c.body() for c in first] == [c.body() for c in second]
+
+
+def test_a_rerun_crashes_other_cars() -> None:
+    """Same seed: the same crashes, by other vehicles in another run (a rerun's MSDs are
+    new ones, not resends of the last run's); the same run id gives the same vehicles."""
+
+    def vins(run_id: str) -> list[str]:
+        model = TrafficModel(Scenario(name="v", seed=11), run_id=run_id)
+        crashes = [model._ecall(float(t)) for t in range(20)]
+        assert all(c.vehicle is not None for c in crashes)
+        return [c.vehicle.vin for c in crashes if c.vehicle is not None]
+
+    first, again, other = vins("run-a"), vins("run-a"), vins("run-b")
+    assert first == again
+    assert not set(first) & set(other)
