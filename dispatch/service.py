@@ -23,7 +23,7 @@ from dispatch.core.decide import (
     decide_action,
     decide_receive_call,
 )
-from dispatch.core.projections import IncidentView, Recorded, State
+from dispatch.core.projections import CallView, IncidentView, Recorded, State
 from dispatch.locks import KeyedLocks
 from dispatch.model.access import Principal
 from dispatch.model.events import CallReceived, Event, IncidentArchived
@@ -356,13 +356,26 @@ class Engine:
         Its timeline's events are folded into fresh projections, so the view (status,
         type, agencies, calls, units, timeline) is the one the live engine had.
         """
+        state = await self._archived_state(incident_id)
+        return None if state is None else state.incidents.get(IncidentId(incident_id))
+
+    async def archived_call(self, call_id: str) -> CallView | None:
+        """An archived call as its incident's archive left it, read back from the log."""
+        received = await self.log.received(call_id)
+        if received is None or not isinstance(received.event, CallReceived):
+            return None
+        state = await self._archived_state(received.event.incident_id)
+        return None if state is None else state.calls.get(CallId(call_id))
+
+    async def _archived_state(self, incident_id: str) -> State | None:
+        """Projections of an archived incident's timeline alone, or ``None``."""
         archived = await self.log.archived(incident_id)
         if archived is None or not isinstance(archived.event, IncidentArchived):
             return None
         state = State()
         for record in await self.log.at(archived.event.timeline):
             state.apply(record.seq, record.event)
-        return state.incidents.get(IncidentId(incident_id))
+        return state
 
     async def act(
         self,

@@ -292,14 +292,20 @@ async def post_call_batch(request: web.Request) -> web.Response:
 
 
 async def get_call(request: web.Request) -> web.Response:
-    """One call."""
+    """One call; an archived one is read back from the log."""
     engine = request.app[ENGINE]
-    call = engine.state.calls.get(CallId(request.match_info["call_id"]))
+    call_id = request.match_info["call_id"]
+    call = engine.state.calls.get(CallId(call_id))
+    archived = call is None
+    if call is None:
+        call = await engine.archived_call(call_id)
     if call is None:
         raise ApiError(404, "not_found", "no such call")
     principal = principal_of(request)
     principal.require_read(call.placement.plate if call.placement else None)
-    return json_response(call_json(call, principal))
+    body = call_json(call, principal)
+    body["archived"] = archived
+    return json_response(body)
 
 
 def _parse_since(text: str | None) -> datetime | None:

@@ -394,10 +394,18 @@ class EventLog:
 
     async def archived(self, incident_id: str) -> Recorded | None:
         """The event that archived an incident, or ``None`` (a partial index finds it)."""
+        return await self._first_about(incident_id, "incident_archived")
+
+    async def received(self, call_id: str) -> Recorded | None:
+        """The event that received a call, or ``None`` (the same partial index)."""
+        return await self._first_about(call_id, "call_received")
+
+    async def _first_about(self, subject: str, event_type: str) -> Recorded | None:
         query = (
             _select_events()
-            .where(events_table.c.event_type == "incident_archived")
-            .where(events_table.c.subject == incident_id)
+            .where(events_table.c.event_type == event_type)
+            .where(events_table.c.subject == subject)
+            .order_by(events_table.c.seq)
             .limit(1)
         )
         async with self._engine.connect() as conn:

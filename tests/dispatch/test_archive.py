@@ -355,6 +355,8 @@ async def test_the_api_serves_an_archived_incident_from_the_log(
     assert (await client.post(f"{url}/actions", json=action)).status == 200
     live = await (await client.get(url)).json()
     assert live["archived"] is False
+    live_call = await (await client.get(f"/api/v1/calls/{ack['call_id']}")).json()
+    assert live_call.pop("archived") is False
     clock.advance(3600)
     assert await archive_once(engine, after=HOUR) == 1
     response = await client.get(url)
@@ -364,6 +366,12 @@ async def test_the_api_serves_an_archived_incident_from_the_log(
     live.pop("archived")
     assert archived == live
     assert (await client.get("/api/v1/incidents/inc-nope")).status == 404
+    call_url = f"/api/v1/calls/{ack['call_id']}"
+    call = await (await client.get(call_url)).json()
+    assert call.pop("archived") is True
+    assert call == live_call
+    assert call["status"] == "abandoned"
+    assert (await client.get("/api/v1/calls/call-nope")).status == 404
     listed = await (await client.get("/api/v1/incidents")).json()
     assert ack["incident_id"] not in {i["incident_id"] for i in listed["incidents"]}
     archive = await engine.log.archived(ack["incident_id"])

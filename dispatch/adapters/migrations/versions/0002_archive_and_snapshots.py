@@ -1,4 +1,4 @@
-"""Archived incidents are found by id; projection snapshots are kept beside the log.
+"""Archived incidents and calls are found by id; projection snapshots are kept beside the log.
 
 Revision ID: 0002
 Revises: 0001
@@ -12,18 +12,19 @@ from alembic import op
 revision = "0002"
 down_revision = "0001"
 
+#: (index, event type): an archived incident by its id, a call's receipt by the call's id.
+_LOOKUPS = (
+    ("ix_events_archived_incident", "incident_archived"),
+    ("ix_events_received_call", "call_received"),
+)
+
 
 def upgrade() -> None:
-    """Index archive events by incident; add the ``snapshots`` table."""
-    # Only archive events enter this index: every other insert pays nothing for it.
-    archived = sa.text("event_type = 'incident_archived'")
-    op.create_index(
-        "ix_events_archived_subject",
-        "events",
-        ["subject"],
-        sqlite_where=archived,
-        postgresql_where=archived,
-    )
+    """Index archive events by incident and calls by id; add the ``snapshots`` table."""
+    # Only these two types enter these indexes: every other insert pays nothing for them.
+    for name, event_type in _LOOKUPS:
+        only = sa.text(f"event_type = '{event_type}'")
+        op.create_index(name, "events", ["subject"], sqlite_where=only, postgresql_where=only)
     op.create_table(
         "snapshots",
         sa.Column("seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True),
@@ -36,4 +37,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     """Drop the snapshots and the archive index."""
     op.drop_table("snapshots")
-    op.drop_index("ix_events_archived_subject", "events")
+    for name, _ in _LOOKUPS:
+        op.drop_index(name, "events")
