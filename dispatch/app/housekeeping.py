@@ -21,6 +21,7 @@ import logging
 import os
 import pickle
 import signal
+import time
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
@@ -141,14 +142,33 @@ async def save_snapshot_forked(
         raise
 
 
-async def run_snapshot_keeper(engine: Engine, *, every_events: int, check_s: float = 5.0) -> None:
-    """Save a snapshot whenever ``every_events`` events were folded since the last one."""
+async def run_snapshot_keeper(
+    engine: Engine,
+    *,
+    every_events: int,
+    min_interval_s: float = 60.0,
+    check_s: float = 5.0,
+    on_saved: Callable[[int], None] | None = None,
+) -> None:
+    """Save a snapshot whenever ``every_events`` events were folded since the last one.
+
+    At most one every ``min_interval_s``: in a surge 200,000 events pass in seconds, and
+    a child pickling all the time would take the CPU the engine needs. ``on_saved`` is
+    told each saved snapshot's seq.
+    """
     saved = engine.state.last_seq
+    saved_at = time.monotonic()
     while True:
         await asyncio.sleep(check_s)
-        if engine.state.last_seq - saved < every_events:
+        due = engine.state.last_seq - saved >= every_events
+        if not due or time.monotonic() - saved_at < min_interval_s:
             continue
+        saved_at = time.monotonic()
         try:
-            saved = await save_snapshot_forked(engine) or engine.state.last_seq
+            seq = await save_snapshot_forked(engine)
         except Exception:
             logger.exception("saving a snapshot failed; retrying in %.0f s", check_s)
+            continue
+        saved = engine.state.last_seq if seq is None else seq
+        if seq is not None and on_saved is not None:
+            on_saved(seq)

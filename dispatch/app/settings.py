@@ -60,6 +60,8 @@ class Settings(BaseModel):
     """How often the archivist looks for incidents to archive."""
     snapshot_every_events: int = Field(default=200_000, ge=0)
     """Save the projections after this many new events (0: only at a clean stop)."""
+    snapshot_min_interval_s: float = Field(default=60.0, ge=0)
+    """At most one snapshot this often: in a surge the child's CPU belongs to the engine."""
     snapshot_on_stop: bool = True
     event_loop: EventLoopName = "uvloop"
     """``uvloop`` (asyncio's loop where uvloop is not installed) or ``asyncio``."""

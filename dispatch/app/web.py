@@ -147,7 +147,11 @@ def _start_housekeeping(
     if settings.snapshot_every_events > 0:
         keepers.append(
             tasks.create_task(
-                run_snapshot_keeper(engine, every_events=settings.snapshot_every_events),
+                run_snapshot_keeper(
+                    engine,
+                    every_events=settings.snapshot_every_events,
+                    min_interval_s=settings.snapshot_min_interval_s,
+                ),
                 name="ng112-snapshot-keeper",
             )
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
@@ -16,6 +17,7 @@ from dispatch.app.housekeeping import (
     SnapshotChild,
     archive_once,
     fork_snapshot,
+    run_snapshot_keeper,
     save_snapshot_forked,
 )
 from dispatch.core.decide import Action, IncidentAction, ReceiveCall
@@ -208,3 +210,35 @@ async def test_a_stop_while_a_child_pickles_kills_the_child(database: Database) 
         with pytest.raises(ChildProcessError):
             os.waitpid(children[0].pid, os.WNOHANG)  # noqa: ASYNC222 - WNOHANG: never blocks
         assert await engine.log.latest_snapshot() is None
+
+
+async def test_the_keeper_saves_once_enough_events_were_folded(database: Database) -> None:
+    """Once ``every_events`` new events were folded a forked child saves the projections."""
+    clock = ControlledClock(T0)
+    async with _engine(database, clock, CallCounter()) as engine:
+        await _traffic(engine, clock, 0, 2)
+        start = engine.state.last_seq
+        saves: list[int] = []
+        saved = asyncio.Event()
+
+        def on_saved(seq: int) -> None:
+            saves.append(seq)
+            saved.set()
+
+        keeper = asyncio.create_task(
+            run_snapshot_keeper(
+                engine, every_events=10, min_interval_s=0, check_s=0.01, on_saved=on_saved
+            )
+        )
+        try:
+            await _traffic(engine, clock, 2, 6)
+            async with asyncio.timeout(30):
+                await saved.wait()
+        finally:
+            keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keeper
+        stored = await engine.log.latest_snapshot()
+    assert stored is not None
+    assert stored.seq == saves[-1]
+    assert start + 10 <= saves[0] <= stored.seq, "not before ten new events"
