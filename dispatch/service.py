@@ -13,9 +13,9 @@ import asyncio
 import logging
 import pickle
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
-from dispatch.adapters.store import EventLog, StoredSnapshot
+from dispatch.adapters.store import DuplicateKey, EventLog, StoredSnapshot
 from dispatch.core.decide import (
     CommandRefused,
     IncidentAction,
@@ -269,8 +269,28 @@ class Engine:
         Retries (a known or in-flight ``client_request_id``, also twice in one batch) get
         the original ack with ``duplicate`` set. The new calls'
         events are appended together, so they commit together or not at all: on a store
-        failure nothing is acknowledged and the gateway resends the batch.
+        failure nothing is acknowledged and the gateway resends the batch. A retry so old
+        that this process no longer remembers its key is refused by the log's unique
+        index; its original is then read by key and the batch decided again.
         """
+        try:
+            return await self._receive_calls(commands, principal, {})
+        except DuplicateKey:
+            stale: dict[str, Recorded] = {}
+            for command in commands:
+                key = command.idempotency_key
+                if key is not None and (found := await self.log.by_key(key)) is not None:
+                    stale[key] = found
+            if not stale:
+                raise
+            return await self._receive_calls(commands, principal, stale)
+
+    async def _receive_calls(
+        self,
+        commands: Sequence[ReceiveCall],
+        principal: Principal,
+        stale: Mapping[str, Recorded],
+    ) -> list[CallAck]:
         principal.require_ingest()
         loop = asyncio.get_running_loop()
         acks: list[CallAck | None] = [None] * len(commands)
@@ -284,7 +304,7 @@ class Engine:
                 key = command.idempotency_key
                 future: asyncio.Future[CallAck] | None = None
                 if key is not None:
-                    known = self._known_call(key)
+                    known = self._known_call(key) or self._call_ack(stale.get(key))
                     if known is None and self.state.settled(key) is not None:
                         known = self._call_ack(await self.original(key))
                     if known is not None:

@@ -392,6 +392,13 @@ class EventLog:
                 found.extend(_decoded(list((await conn.execute(query)).fetchall())))
         return found
 
+    async def by_key(self, key: str) -> Recorded | None:
+        """The committed event that carried an idempotency key (its unique index finds it)."""
+        query = _select_events().where(events_table.c.idempotency_key == key).limit(1)
+        async with self._engine.connect() as conn:
+            rows = list((await conn.execute(query)).fetchall())
+        return _decoded(rows)[0] if rows else None
+
     async def archived(self, incident_id: str) -> Recorded | None:
         """The event that archived an incident, or ``None`` (a partial index finds it)."""
         return await self._first_about(incident_id, "incident_archived")

@@ -8,6 +8,7 @@ through ``dispatch.service`` and must not change them.
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -118,6 +119,10 @@ class UnitView:
 #: Keys of the newest events whose original answer is kept in memory; older keys are kept
 #: as sequence numbers only (:attr:`State.settled_keys`), and their events read from the log.
 RECENT_KEYS = 50_000
+#: Older keys remembered by seq: about 100 bytes each, so at most about 500 MB. At the
+#: national rate (some 20 keyed events a second) that is days of retries; a retry older
+#: than that finds its key in the log's unique index and is refused as a stale duplicate.
+SETTLED_KEYS = 5_000_000
 
 
 @dataclass(slots=True)
@@ -125,8 +130,9 @@ class State:
     """Every projection the engine keeps in memory.
 
     Memory is bounded by the live working set: an archived incident
-    (:class:`IncidentArchived`) leaves ``incidents`` with its calls, and idempotency keys
-    older than the newest :data:`RECENT_KEYS` keep only their sequence number.
+    (:class:`IncidentArchived`) leaves ``incidents`` with its calls, idempotency keys
+    older than the newest :data:`RECENT_KEYS` keep only their sequence number, and at
+    most :data:`SETTLED_KEYS` of those are kept.
     """
 
     calls: dict[CallId, CallView] = field(default_factory=dict)
@@ -141,6 +147,7 @@ class State:
     #: incidents in a final status, not yet archived -> when they reached it (event time)
     concluded: dict[IncidentId, datetime] = field(default_factory=dict)
     recent_keys: int = RECENT_KEYS
+    settled_limit: int = SETTLED_KEYS
 
     def apply(self, seq: int, event: Event) -> None:
         """Fold one committed event into the projections (``evolve``)."""
@@ -188,6 +195,14 @@ class State:
             else:
                 recent[key] = record
         self.keys = recent
+        self._forget_oldest_keys()
+
+    def _forget_oldest_keys(self) -> None:
+        """Past ``settled_limit``, forget the oldest half of the settled keys."""
+        settled = self.settled_keys
+        if len(settled) > self.settled_limit:
+            drop = len(settled) - self.settled_limit // 2
+            self.settled_keys = dict(itertools.islice(settled.items(), drop, None))
 
     def _touch(self, incident_id: IncidentId, seq: int, event: Event) -> IncidentView | None:
         incident = self.incidents.get(incident_id)
@@ -376,6 +391,7 @@ def _incident_archived(state: State, seq: int, event: Event) -> None:
             if key is not None and kept is not None and kept.seq == record.seq:
                 del keys[key]
                 settled[key] = record.seq
+        state._forget_oldest_keys()  # noqa: SLF001 - same module
         for call_id in incident.calls:
             call = state.calls.get(call_id)
             if call is not None and call.incident_id == event.incident_id:

@@ -234,6 +234,22 @@ def test_old_keys_keep_only_their_seq() -> None:
     assert state.original("call:0") is None
 
 
+def test_the_oldest_settled_keys_are_forgotten_past_the_limit() -> None:
+    """Settled keys stay bounded: past the limit the oldest half goes, the newest stay."""
+    state = State(recent_keys=2, settled_limit=6)
+    events = [e for n in range(20) for e in _call(n)]
+    for seq, event in enumerate(events, start=1):
+        state.apply(seq, event)
+        assert len(state.settled_keys) <= 6
+    assert state.original("call:19") is not None
+    assert state.settled("call:0") is None, "forgotten"
+    newest_settled = max(state.settled_keys, key=state.settled_keys.__getitem__)
+    assert state.settled_keys[newest_settled] == max(state.settled_keys.values())
+    assert {int(k.split(":")[1]) for k in state.settled_keys} == set(
+        range(20 - 2 - len(state.settled_keys), 18)
+    ), "the newest settled keys are the ones kept"
+
+
 @asynccontextmanager
 async def engine_on(
     database: Database, clock: ControlledClock, install: Callable[[Engine], None] | None = None
@@ -329,6 +345,33 @@ async def test_a_retry_of_a_settled_key_gets_the_original_answer(database: Datab
         assert again[0].duplicate
         assert again[0].call_id == first.call_id
         assert len(engine.state.calls) == calls
+
+
+async def test_a_retry_of_a_forgotten_key_gets_the_original_answer(database: Database) -> None:
+    """Past every key the process keeps, the log's unique index still knows the call."""
+    clock = ControlledClock(T0)
+    async with engine_on(database, clock) as engine:
+        engine.state.recent_keys, engine.state.settled_limit = 2, 2
+        first = await engine.receive_call(
+            ReceiveCall(channel=Channel.PHONE, client_request_id="ancient"), DEVELOPMENT_PRINCIPAL
+        )
+        for n in range(12):
+            await engine.receive_call(
+                ReceiveCall(channel=Channel.PHONE, client_request_id=f"later-{n}"),
+                DEVELOPMENT_PRINCIPAL,
+            )
+        assert engine.state.original("call:ancient") is None
+        assert engine.state.settled("call:ancient") is None, "forgotten"
+        head = engine.log.head
+        batch = [
+            ReceiveCall(channel=Channel.PHONE, client_request_id="ancient"),
+            ReceiveCall(channel=Channel.PHONE, client_request_id="new-one"),
+        ]
+        again, new = await engine.receive_calls(batch, DEVELOPMENT_PRINCIPAL)
+        assert again.duplicate
+        assert (again.call_id, again.seq) == (first.call_id, first.seq)
+        assert not new.duplicate
+        assert new.seq > head, "the rest of the batch is committed"
 
 
 async def test_the_api_serves_an_archived_incident_from_the_log(
