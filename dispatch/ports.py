@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from dispatch.core.archive import ArchiveHold
 from dispatch.core.decide import IncidentAction, ReceiveCall
 from dispatch.core.projections import Recorded, State
 from dispatch.model.access import Principal
@@ -147,6 +148,10 @@ class EnginePort(Intake, Protocol):
 
     async def last_recorded(self, event_type: str) -> Recorded | None:
         """The newest committed event of a type, or ``None``."""
+        ...
+
+    def hold_archive(self, hold: ArchiveHold) -> None:
+        """Keep a concluded incident in memory while ``hold(incident, calls)`` is true."""
         ...
 
     async def original(self, key: str) -> Recorded | None:

@@ -16,6 +16,7 @@ import sys
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from dispatch.adapters.store import DuplicateKey, EventLog, StoredSnapshot
+from dispatch.core.archive import ArchiveHold
 from dispatch.core.decide import (
     CommandRefused,
     IncidentAction,
@@ -68,6 +69,8 @@ class Engine:
         self._without_snapshot: list[str] = []
         #: the seq of the snapshot the last rebuild started from (0: the whole log)
         self.restored_seq = 0
+        #: packages' vetoes on archiving an incident (see ``dispatch.core.archive``)
+        self.archive_holds: list[ArchiveHold] = []
         log.add_listener(self._apply)
 
     def subscribe(
@@ -100,6 +103,10 @@ class Engine:
             self._snapshotting.append(snapshot)
         else:
             self._without_snapshot.append(getattr(listener, "__qualname__", repr(listener)))
+
+    def hold_archive(self, hold: ArchiveHold) -> None:
+        """Let a package keep a concluded incident in memory while it still needs it."""
+        self.archive_holds.append(hold)
 
     async def last_recorded(self, event_type: str) -> Recorded | None:
         """The newest committed event of a type (``event_type`` as stored), or ``None``."""

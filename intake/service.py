@@ -191,6 +191,7 @@ class IntakeService:
         self._locks = KeyedLocks()
         self._operations = 0
         engine.subscribe(self.on_commit, snapshot=self)
+        engine.hold_archive(self.callback_waits)
 
     # -- projections ----------------------------------------------------------------------
 
@@ -236,6 +237,11 @@ class IntakeService:
             self.registrations.apply(event)
         elif isinstance(event, IncidentArchived):
             self._archived(event.calls)
+
+    def callback_waits(self, incident_id: IncidentId, calls: tuple[CallId, ...]) -> bool:
+        """Whether one of these calls still waits for its callback (the archivist waits)."""
+        del incident_id
+        return any(self.callbacks.get(call_id) is not None for call_id in calls)
 
     def _archived(self, calls: tuple[CallId, ...]) -> None:
         """An archived incident's calls leave every projection."""

@@ -37,7 +37,13 @@ async def archive_once(engine: Engine, *, after: timedelta, limit: int = 1000) -
     """Record the archive events due now; returns how many incidents were archived."""
     archived = 0
     while True:
-        due = due_for_archive(engine.state, engine.clock.now(), after=after, limit=limit)
+        due = due_for_archive(
+            engine.state,
+            engine.clock.now(),
+            after=after,
+            limit=limit,
+            holds=engine.archive_holds,
+        )
         if not due:
             return archived
         await engine.record(due)  # folded before this returns: the next round skips them

@@ -12,7 +12,9 @@ there. An incident is archived when
   session may still be open). eCall and panic-app calls have no end signal (an MSD or an
   alarm is a message, not a line; an eCall's voice line is a phone call of its own), so
   they count as over once their incident is final;
-- no unit is assigned to it.
+- no unit is assigned to it;
+- no package holds it back (an :data:`ArchiveHold`: intake keeps an abandoned call's
+  incident while its callback waits).
 
 The archivist records :class:`IncidentArchived`; every projection drops the incident and
 its calls when it folds that event, so a replay of the log archives exactly what the live
@@ -21,12 +23,16 @@ engine archived, whatever the clock says at replay time.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from dispatch.core.projections import IncidentView, State
 from dispatch.model.events import IncidentArchived
-from dispatch.model.ids import CallId
+from dispatch.model.ids import CallId, IncidentId
 from dispatch.model.vocabulary import CallStatus, Channel
+
+#: A package's veto: ``True`` keeps the incident (its id, its own calls) in memory for now.
+ArchiveHold = Callable[[IncidentId, tuple[CallId, ...]], bool]
 
 CALL_OVER = frozenset({CallStatus.ENDED, CallStatus.ABANDONED})
 #: Channels whose calls never end by a signal of their own: over when the incident is final.
@@ -60,7 +66,12 @@ def _unit_assigned(state: State, incident: IncidentView) -> bool:
 
 
 def due_for_archive(
-    state: State, now: datetime, *, after: timedelta, limit: int = 1000
+    state: State,
+    now: datetime,
+    *,
+    after: timedelta,
+    limit: int = 1000,
+    holds: Sequence[ArchiveHold] = (),
 ) -> list[IncidentArchived]:
     """The archive events to record now, oldest conclusion first, at most ``limit``.
 
@@ -79,6 +90,9 @@ def due_for_archive(
         calls = _own_calls(state, incident)
         if calls is None or _unit_assigned(state, incident):
             continue
+        own = tuple(calls)
+        if any(hold(incident_id, own) for hold in holds):
+            continue
         due.append(
             IncidentArchived(
                 occurred_at=now,
@@ -86,7 +100,7 @@ def due_for_archive(
                 plate=incident.plate,
                 incident_id=incident_id,
                 status=incident.status,
-                calls=tuple(calls),
+                calls=own,
                 timeline=tuple(record.seq for record in incident.timeline),
             )
         )

@@ -157,6 +157,23 @@ def test_a_call_without_an_end_signal_is_over_when_its_incident_is(
     assert bool(due_for_archive(state, T0 + HOUR, after=HOUR)) is due
 
 
+def test_a_package_can_hold_an_incident_back() -> None:
+    """A hold that answers true for the incident keeps it; the others still go."""
+    events: list[Event] = []
+    for n in (1, 2):
+        events += [*_call(n), _end(n), _conclude(n)]
+    state = _fold(*events)
+    seen: list[tuple[str, tuple[str, ...]]] = []
+
+    def hold(incident_id: IncidentId, calls: tuple[CallId, ...]) -> bool:
+        seen.append((incident_id, calls))
+        return incident_id == "inc-1"
+
+    due = due_for_archive(state, T0 + HOUR, after=HOUR, holds=[hold])
+    assert [d.incident_id for d in due] == ["inc-2"]
+    assert seen == [("inc-1", ("call-1",)), ("inc-2", ("call-2",))]
+
+
 def test_the_scan_stops_at_the_first_incident_concluded_too_recently() -> None:
     """Oldest conclusions first, at most ``limit``; a recent one ends the scan."""
     events: list[Event] = []

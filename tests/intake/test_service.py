@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import aiohttp
 from aiohttp.test_utils import TestServer
 
 from dispatch.adapters.http import ENGINE
 from dispatch.app.composition import compose
+from dispatch.app.housekeeping import archive_once
 from dispatch.app.routing_wiring import GazetteerLocator
 from intake.adapters.http import INTAKE
 from tests.conftest import Database
@@ -104,3 +107,32 @@ async def test_a_call_older_than_the_recent_keys_still_ends(
             ended = await r.json()
         call = engine.state.calls[ended["call_id"]]
         assert call.status == "ended"
+
+
+async def test_an_incident_waits_for_its_callback_before_it_is_archived(
+    database: Database, locator: GazetteerLocator
+) -> None:
+    """An abandoned call's incident stays while its callback waits, then is archived."""
+    clock = ManualClock()
+    app = compose(intake_settings(database), clock=clock, locator=locator, packages=INTAKE_ONLY)
+    async with TestServer(app, host="127.0.0.1") as server, aiohttp.ClientSession() as http:
+        engine = app[ENGINE]
+        base = f"http://127.0.0.1:{server.port}"
+        acks = []
+        for event in (offered("cb1"), status("abandoned", "cb1")):
+            async with http.post(base + "/api/v1/phone/events", json=event) as response:
+                assert response.status == 202
+                acks.append(await response.json())
+        call_id, incident_id = acks[0]["call_id"], acks[0]["incident_id"]
+        action = {"action": "unfounded", "unfounded_reason": "silent"}
+        url = f"{base}/api/v1/incidents/{incident_id}/actions"
+        async with http.post(url, json=action) as response:
+            assert response.status == 200
+        clock.advance(2 * 3600)
+        assert await archive_once(engine, after=timedelta(hours=1)) == 0, "callback waits"
+        assert incident_id in engine.state.incidents
+        done = f"{base}/api/v1/callbacks/{call_id}/done"
+        async with http.post(done, json={"outcome": "reached"}) as response:
+            assert response.status == 200
+        assert await archive_once(engine, after=timedelta(hours=1)) == 1
+        assert incident_id not in engine.state.incidents
