@@ -62,9 +62,13 @@ class FakeEngine:
         self.clock = _Clock()
         self.locator = NoLocator()
         self.listeners: list[Callable[[Sequence[Recorded]], None]] = []
+        self.holds: list[Callable[..., bool]] = []
 
     def subscribe(self, listener: Callable[[Sequence[Recorded]], None], **_: object) -> None:
         self.listeners.append(listener)
+
+    def hold_archive(self, hold: Callable[..., bool]) -> None:
+        self.holds.append(hold)
 
     def fold(self, records: Sequence[Recorded], *, spine_only: bool = False) -> None:
         for record in records:
