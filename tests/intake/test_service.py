@@ -11,10 +11,35 @@ from dispatch.adapters.http import ENGINE
 from dispatch.app.composition import compose
 from dispatch.app.housekeeping import archive_once
 from dispatch.app.routing_wiring import GazetteerLocator
+from dispatch.model.ids import CallId
 from intake.adapters.http import INTAKE
 from tests.conftest import Database
 from tests.intake.conftest import INTAKE_ONLY, ManualClock, intake_settings
 from tests.intake.test_e2e_phone import aml_sms, offered, status
+
+
+async def _aml_waiting_and_a_callback(
+    http: aiohttp.ClientSession, base: str, clock: ManualClock
+) -> None:
+    """An AML report with no call yet, and an abandoned call whose callback waits."""
+    async with http.post(
+        base + "/api/v1/aml?from=%2B905321234567",
+        data=aml_sms(40.99, 29.03, clock.now()),
+        headers={"Content-Type": "text/plain"},
+    ) as response:
+        assert response.status == 202
+    for event in (offered("x1", number="05551234567"), status("abandoned", "x1")):
+        assert await _phone_event(http, base, event)
+
+
+async def _phone_event(
+    http: aiohttp.ClientSession, base: str, event: dict[str, object]
+) -> dict[str, str]:
+    """Post one gateway event; it must be accepted. Returns the ack."""
+    async with http.post(base + "/api/v1/phone/events", json=event) as response:
+        assert response.status == 202, await response.text()
+        ack: dict[str, str] = await response.json()
+        return ack
 
 
 async def test_projections_survive_a_restart(database: Database, locator: GazetteerLocator) -> None:
@@ -25,15 +50,7 @@ async def test_projections_survive_a_restart(database: Database, locator: Gazett
     app = compose(settings, clock=clock, locator=locator, packages=INTAKE_ONLY)
     async with TestServer(app, host="127.0.0.1") as server, aiohttp.ClientSession() as http:
         base = f"http://127.0.0.1:{server.port}"
-        async with http.post(
-            base + "/api/v1/aml?from=%2B905321234567",
-            data=aml_sms(40.99, 29.03, clock.now()),
-            headers={"Content-Type": "text/plain"},
-        ) as response:
-            assert response.status == 202
-        for event in (offered("x1", number="05551234567"), status("abandoned", "x1")):
-            async with http.post(base + "/api/v1/phone/events", json=event) as response:
-                assert response.status == 202
+        await _aml_waiting_and_a_callback(http, base, clock)
         async with http.post(base + "/api/v1/app/register", json={"number": "05321234567"}) as r:
             challenge = await r.json()
         async with http.post(base + "/api/v1/app/verify", json=challenge) as r:
@@ -63,15 +80,7 @@ async def test_projections_come_back_from_a_snapshot(
     app = compose(settings, clock=clock, locator=locator, packages=INTAKE_ONLY)
     async with TestServer(app, host="127.0.0.1") as server, aiohttp.ClientSession() as http:
         base = f"http://127.0.0.1:{server.port}"
-        async with http.post(
-            base + "/api/v1/aml?from=%2B905321234567",
-            data=aml_sms(40.99, 29.03, clock.now()),
-            headers={"Content-Type": "text/plain"},
-        ) as response:
-            assert response.status == 202
-        for event in (offered("x1", number="05551234567"), status("abandoned", "x1")):
-            async with http.post(base + "/api/v1/phone/events", json=event) as response:
-                assert response.status == 202
+        await _aml_waiting_and_a_callback(http, base, clock)
         engine = app[ENGINE]
         saved = await engine.save_snapshot()
         assert saved == engine.state.last_seq
@@ -98,14 +107,11 @@ async def test_a_call_older_than_the_recent_keys_still_ends(
         engine.state.recent_keys = 2
         base = f"http://127.0.0.1:{server.port}"
         for name in ("long", "a", "b", "c", "d", "e"):
-            async with http.post(base + "/api/v1/phone/events", json=offered(name)) as response:
-                assert response.status == 202
+            await _phone_event(http, base, offered(name))
         (key,) = [k for k in engine.state.settled_keys if k.endswith(":long")]
         assert engine.state.original(key) is None, "only its seq is kept"
-        async with http.post(base + "/api/v1/phone/events", json=status("ended", "long")) as r:
-            assert r.status == 202, await r.text()
-            ended = await r.json()
-        call = engine.state.calls[ended["call_id"]]
+        ended = await _phone_event(http, base, status("ended", "long"))
+        call = engine.state.calls[CallId(ended["call_id"])]
         assert call.status == "ended"
 
 
@@ -118,12 +124,9 @@ async def test_an_incident_waits_for_its_callback_before_it_is_archived(
     async with TestServer(app, host="127.0.0.1") as server, aiohttp.ClientSession() as http:
         engine = app[ENGINE]
         base = f"http://127.0.0.1:{server.port}"
-        acks = []
-        for event in (offered("cb1"), status("abandoned", "cb1")):
-            async with http.post(base + "/api/v1/phone/events", json=event) as response:
-                assert response.status == 202
-                acks.append(await response.json())
-        call_id, incident_id = acks[0]["call_id"], acks[0]["incident_id"]
+        ack = await _phone_event(http, base, offered("cb1"))
+        await _phone_event(http, base, status("abandoned", "cb1"))
+        call_id, incident_id = ack["call_id"], ack["incident_id"]
         action = {"action": "unfounded", "unfounded_reason": "silent"}
         url = f"{base}/api/v1/incidents/{incident_id}/actions"
         async with http.post(url, json=action) as response:
