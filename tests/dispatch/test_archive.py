@@ -42,6 +42,7 @@ from dispatch.model.vocabulary import (
     UnitKind,
     UnitStatus,
 )
+from dispatch.ports import CallAck
 from dispatch.service import Engine
 from tests.conftest import Database
 from tests.dispatch.conftest import ClientFactory, settings_for
@@ -340,19 +341,23 @@ async def test_the_archivist_archives_and_the_incident_reads_back_from_the_log(
         assert set(replayed.state.calls) == set(state_after.calls)
 
 
+async def _phone_calls(engine: Engine, *request_ids: str) -> list[CallAck]:
+    """One phone call per gateway request id, each committed on its own, in order."""
+    return [
+        await engine.receive_call(
+            ReceiveCall(channel=Channel.PHONE, client_request_id=request_id),
+            DEVELOPMENT_PRINCIPAL,
+        )
+        for request_id in request_ids
+    ]
+
+
 async def test_a_retry_of_a_settled_key_gets_the_original_answer(database: Database) -> None:
     """A gateway retry older than the recent window is answered from the log, not re-made."""
     clock = ControlledClock(T0)
     async with engine_on(database, clock) as engine:
         engine.state.recent_keys = 2
-        first = await engine.receive_call(
-            ReceiveCall(channel=Channel.PHONE, client_request_id="old"), DEVELOPMENT_PRINCIPAL
-        )
-        for n in range(6):
-            await engine.receive_call(
-                ReceiveCall(channel=Channel.PHONE, client_request_id=f"new-{n}"),
-                DEVELOPMENT_PRINCIPAL,
-            )
+        first, *_ = await _phone_calls(engine, "old", *(f"new-{n}" for n in range(6)))
         assert engine.state.original("call:old") is None
         assert engine.state.settled("call:old") == first.seq
         calls = len(engine.state.calls)
@@ -369,14 +374,7 @@ async def test_a_retry_of_a_forgotten_key_gets_the_original_answer(database: Dat
     clock = ControlledClock(T0)
     async with engine_on(database, clock) as engine:
         engine.state.recent_keys, engine.state.settled_limit = 2, 2
-        first = await engine.receive_call(
-            ReceiveCall(channel=Channel.PHONE, client_request_id="ancient"), DEVELOPMENT_PRINCIPAL
-        )
-        for n in range(12):
-            await engine.receive_call(
-                ReceiveCall(channel=Channel.PHONE, client_request_id=f"later-{n}"),
-                DEVELOPMENT_PRINCIPAL,
-            )
+        first, *_ = await _phone_calls(engine, "ancient", *(f"later-{n}" for n in range(12)))
         assert engine.state.original("call:ancient") is None
         assert engine.state.settled("call:ancient") is None, "forgotten"
         head = engine.log.head
