@@ -379,7 +379,8 @@ def _incident_archived(state: State, seq: int, event: Event) -> None:
     state.concluded.pop(event.incident_id, None)
     if incident is not None and incident.status.is_open:  # a log written by hand
         state.open_by_centre[incident.centre] -= 1
-    for call_id in event.calls:
+    listed = incident.calls if incident is not None else ()
+    for call_id in dict.fromkeys((*event.calls, *listed)):  # the event's and the view's
         call = state.calls.get(call_id)
         if call is not None and call.incident_id == event.incident_id:
             del state.calls[call_id]
@@ -392,10 +393,6 @@ def _incident_archived(state: State, seq: int, event: Event) -> None:
                 del keys[key]
                 settled[key] = record.seq
         state._forget_oldest_keys()  # noqa: SLF001 - same module
-        for call_id in incident.calls:
-            call = state.calls.get(call_id)
-            if call is not None and call.incident_id == event.incident_id:
-                del state.calls[call_id]
         for unit_id in incident.units:
             unit = state.units.get(unit_id)
             if unit is not None and unit.incident_id == event.incident_id:
