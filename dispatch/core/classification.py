@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from dispatch.core.interrogation import Question, questions_for, refine
-from dispatch.core.lexicon import Keyword, Lexicon, tokens
+from dispatch.core.lexicon import Keyword, KeywordSet, Lexicon
 from dispatch.core.taxonomy import (
     TAXONOMY,
     Family,
@@ -493,9 +493,6 @@ class _Rule:
     language: str
     groups: tuple[tuple[Keyword, ...], ...]
     label: str
-    # Per group, the first words of its keywords: a group whose set is disjoint from the
-    # words present cannot match, which rejects almost every rule cheaply.
-    firsts: tuple[frozenset[int], ...]
 
 
 def _split(entry: str) -> list[tuple[str, float | None]]:
@@ -517,16 +514,7 @@ def _build() -> tuple[Lexicon, tuple[_Rule, ...]]:
             for spec, weight in _split(entry):
                 keyword = lexicon.compile(spec)
                 default = 1.0 if len(keyword.parts) == 1 else 1.5
-                rules.append(
-                    _Rule(
-                        incident_type,
-                        weight or default,
-                        language,
-                        ((keyword,),),
-                        spec,
-                        (frozenset(keyword.parts[:1]),),
-                    )
-                )
+                rules.append(_Rule(incident_type, weight or default, language, ((keyword,),), spec))
     for incident_type, weight, groups in _COMBINATIONS:
         for language in LANGUAGES:
             compiled = tuple(
@@ -538,17 +526,68 @@ def _build() -> tuple[Lexicon, tuple[_Rule, ...]]:
                     "|".join(k.spec for k in group[:2]) + ("|..." if len(group) > 2 else "")
                     for group in compiled
                 )
-                firsts = tuple(frozenset(k.parts[0] for k in group) for group in compiled)
-                rules.append(_Rule(incident_type, weight, language, compiled, names, firsts))
+                rules.append(_Rule(incident_type, weight, language, compiled, names))
     return lexicon, tuple(rules)
 
 
 _LEXICON, _RULES = _build()
-# Rules indexed by the words that can start them: a text only looks at rules it may match.
-_RULES_BY_WORD: dict[int, list[int]] = {}
-for _index, _rule in enumerate(_RULES):
-    for _word in frozenset().union(*_rule.firsts):
-        _RULES_BY_WORD.setdefault(_word, []).append(_index)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _RuleIndex:
+    """The rules seen from their keywords: which keywords a text has decides which rules hold.
+
+    Keywords are numbered once (a keyword shared by several rules is searched once);
+    ``rules_of[k]`` are the rules keyword ``k`` takes part in, ``groups[r]`` is ``None`` for
+    a rule any of whose keywords suffices, else its groups as sets of keyword numbers.
+    """
+
+    keywords: KeywordSet
+    rules_of: tuple[tuple[int, ...], ...]
+    groups: tuple[tuple[frozenset[int], ...] | None, ...]
+
+    @classmethod
+    def of(cls, rules: tuple[_Rule, ...]) -> _RuleIndex:
+        """Index a rule table."""
+        numbers = {k: n for n, k in enumerate(dict.fromkeys(_keywords_of(rules)))}
+        rules_of: list[list[int]] = [[] for _ in numbers]
+        groups: list[tuple[frozenset[int], ...] | None] = []
+        for index, rule in enumerate(rules):
+            by_group = tuple(frozenset(numbers[k] for k in group) for group in rule.groups)
+            for number in sorted(frozenset().union(*by_group)):
+                rules_of[number].append(index)
+            groups.append(None if len(by_group) == 1 else by_group)
+        return cls(
+            keywords=KeywordSet(tuple(numbers)),
+            rules_of=tuple(tuple(r) for r in rules_of),
+            groups=tuple(groups),
+        )
+
+    def holding(self, lexicon: Lexicon, text: str) -> tuple[int, ...]:
+        """The rules whose every group has a keyword in the text, in table order."""
+        words, matched = lexicon.text_matches(text)
+        hits = self.keywords.occurring(words, matched)
+        if not hits:
+            return ()
+        candidates: set[int] = set()
+        for number in hits:
+            candidates.update(self.rules_of[number])
+        groups = self.groups
+        return tuple(
+            sorted(
+                index
+                for index in candidates
+                if (rule_groups := groups[index]) is None
+                or all(not hits.isdisjoint(group) for group in rule_groups)
+            )
+        )
+
+
+def _keywords_of(rules: tuple[_Rule, ...]) -> list[Keyword]:
+    return [keyword for rule in rules for group in rule.groups for keyword in group]
+
+
+_INDEX = _RuleIndex.of(_RULES)
 _ORDER = {incident_type: index for index, incident_type in enumerate(IncidentType)}
 
 
@@ -594,7 +633,41 @@ def classify(
     languages at :data:`OTHER_LANGUAGE_WEIGHT`, Turkish always at full weight. ``answers``
     are the call-taker's yes/no answers keyed as in ``interrogation.QUESTIONS``. The text
     is read up to ``lexicon.MAX_TEXT_CHARS`` characters.
+
+    What the text says comes down to the rules it satisfies; with no answers, the suggestion
+    for the same channel, number, language and rules is remembered (suggestions are
+    immutable), so a call costs a look-up per word and one per call.
     """
+    rules = _INDEX.holding(_LEXICON, text) if text else ()
+    hint = ((language or "").lower()[:2] or None) if rules else None
+    if answers:
+        return _suggest(channel=channel, dialled=dialled, rules=rules, hint=hint, answers=answers)
+    key = (channel, dialled, hint, rules)
+    suggestion = _SUGGESTIONS.get(key)
+    if suggestion is None:
+        suggestion = _suggest(
+            channel=channel, dialled=dialled, rules=rules, hint=hint, answers=None
+        )
+        if len(_SUGGESTIONS) >= _SUGGESTION_CACHE_SIZE:
+            _SUGGESTIONS.clear()  # bounded: numbers and languages come from callers
+        _SUGGESTIONS[key] = suggestion
+    return suggestion
+
+
+#: Suggestions remembered by (channel, number dialled, language hint, rules that held).
+_SUGGESTION_CACHE_SIZE = 4_096
+_SUGGESTIONS: dict[tuple[Channel, str | None, str | None, tuple[int, ...]], Suggestion] = {}
+
+
+def _suggest(
+    *,
+    channel: Channel,
+    dialled: str | None,
+    rules: tuple[int, ...],
+    hint: str | None,
+    answers: Mapping[str, bool] | None,
+) -> Suggestion:
+    """Score the channel, the number and the rules that held (indexes into ``_RULES``)."""
     scores: dict[IncidentType, float] = {}
     reasons: list[str] = []
 
@@ -616,29 +689,11 @@ def classify(
                     scores.get(spec.incident_type, 0.0) + DIALLED_FAMILY_WEIGHT
                 )
 
-    if text:
-        words = tokens(text)
-        matched = _LEXICON.word_matches(words)
-        present: set[int] = set().union(*matched)
-        found: dict[Keyword, bool] = {}
-
-        def occurs(keyword: Keyword) -> bool:
-            if keyword not in found:
-                found[keyword] = present.issuperset(keyword.parts) and _LEXICON.found(
-                    keyword, words, matched
-                )
-            return found[keyword]
-
-        hint = (language or "").lower()[:2] or None
-        candidates = sorted({i for word in present for i in _RULES_BY_WORD.get(word, ())})
-        for rule in (_RULES[i] for i in candidates):
-            if any(present.isdisjoint(firsts) for firsts in rule.firsts):
-                continue
-            if all(any(occurs(k) for k in group) for group in rule.groups):
-                weight = rule.weight
-                if hint is not None and rule.language not in {hint, "tr"}:
-                    weight *= OTHER_LANGUAGE_WEIGHT
-                add(rule.incident_type, weight, f"keyword {rule.language} '{rule.label}'")
+    for rule in (_RULES[index] for index in rules):
+        weight = rule.weight
+        if hint is not None and rule.language not in {hint, "tr"}:
+            weight *= OTHER_LANGUAGE_WEIGHT
+        add(rule.incident_type, weight, f"keyword {rule.language} '{rule.label}'")
 
     ranked = sorted(
         ((score, incident_type) for incident_type, score in scores.items() if score > 0),

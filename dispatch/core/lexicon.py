@@ -45,6 +45,14 @@ _LATE_MAP = str.maketrans({"ı": "i", "ß": "ss", "ة": "ه", "ى": "ي", "ـ": 
 
 def fold(text: str) -> str:
     """Fold text for matching: Turkish-aware lower case without diacritics (see module doc)."""
+    if text.isascii():
+        # Nothing to decompose or strip; ``I`` → ``ı`` → ``i`` is plain lower case.
+        return text.lower()
+    return _fold_every_character(text)
+
+
+def _fold_every_character(text: str) -> str:
+    """:func:`fold` without the ASCII shortcut."""
     decomposed = unicodedata.normalize("NFKD", text.replace("İ", "i"))
     lowered = decomposed.replace("I", "ı").lower()
     stripped = "".join(ch for ch in lowered if not unicodedata.combining(ch))
@@ -54,6 +62,17 @@ def fold(text: str) -> str:
 def tokens(text: str) -> list[str]:
     """The folded word tokens of a text (at most :data:`MAX_TEXT_CHARS` characters read)."""
     return _TOKEN.findall(fold(text[:MAX_TEXT_CHARS]))
+
+
+def chunks(text: str) -> list[str]:
+    """The text's whitespace-separated pieces, whose tokens together are :func:`tokens`.
+
+    Folding never carries across whitespace: it decomposes and maps character by character,
+    combining marks are not reordered across a space, and Greek final sigma, the one
+    context-dependent lower case, looks no further than the next space. So each piece can
+    be folded, tokenised and matched once and remembered.
+    """
+    return text[:MAX_TEXT_CHARS].split()
 
 
 def _variants(token: str) -> tuple[str, ...]:
@@ -72,8 +91,12 @@ def _variants(token: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(found))
 
 
-#: Tokens whose matches are remembered (words repeat across callers; the cache is bounded).
+#: Tokens (and text pieces) whose matches are remembered (words repeat across callers;
+#: each cache is bounded).
 _TOKEN_CACHE_SIZE = 50_000
+
+#: Longest token or text piece remembered; longer ones (no word is) are matched every time.
+_CACHED_MAX_CHARS = 64
 
 
 def _deletions(word: str) -> set[str]:
@@ -130,6 +153,7 @@ class Lexicon:
     __slots__ = (
         "_by_exact",
         "_by_prefix",
+        "_chunk_cache",
         "_fuzzy",
         "_fuzzy_lengths",
         "_infixes",
@@ -139,6 +163,7 @@ class Lexicon:
 
     def __init__(self) -> None:
         self._token_cache: dict[str, frozenset[int]] = {}
+        self._chunk_cache: dict[str, tuple[tuple[str, ...], tuple[frozenset[int], ...]]] = {}
         self._words: list[_Word] = []
         self._by_exact: dict[str, list[int]] = {}
         self._by_prefix: dict[str, list[int]] = {}
@@ -211,26 +236,86 @@ class Lexicon:
                 ids = self._exact_ids(token)
                 if not ids and len(token) >= FUZZY_MIN_LEN - 1:
                     ids = self._fuzzy_ids(token)
-                if len(self._token_cache) >= _TOKEN_CACHE_SIZE:
-                    self._token_cache.clear()  # bounded: callers' words are hostile input
-                cached = self._token_cache[token] = frozenset(ids)
+                cached = frozenset(ids)
+                if len(token) <= _CACHED_MAX_CHARS:
+                    if len(self._token_cache) >= _TOKEN_CACHE_SIZE:
+                        self._token_cache.clear()  # bounded: callers' words are hostile input
+                    self._token_cache[token] = cached
             matched.append(cached)
         return matched
+
+    def text_matches(self, text: str) -> tuple[list[str], list[AbstractSet[int]]]:
+        """A text's :func:`tokens` and their :meth:`word_matches`, remembered per :func:`chunks`.
+
+        Callers' texts differ but their words repeat, so a call mostly costs one look-up per
+        word instead of folding, tokenising and matching it again.
+        """
+        words: list[str] = []
+        matched: list[AbstractSet[int]] = []
+        cache = self._chunk_cache
+        for chunk in chunks(text):
+            entry = cache.get(chunk)
+            if entry is None:
+                found = tuple(_TOKEN.findall(fold(chunk)))
+                entry = (found, tuple(frozenset(ids) for ids in self.word_matches(found)))
+                if len(chunk) <= _CACHED_MAX_CHARS:
+                    if len(cache) >= _TOKEN_CACHE_SIZE:
+                        cache.clear()  # bounded, as the token cache
+                    cache[chunk] = entry
+            words += entry[0]
+            matched += entry[1]
+        return words, matched
 
     @staticmethod
     def found(keyword: Keyword, words: Sequence[str], matched: Sequence[AbstractSet[int]]) -> bool:
         """Whether a compiled keyword occurs in tokens already run through :meth:`word_matches`."""
         first, rest = keyword.parts[0], keyword.parts[1:]
+        return any(
+            first in ids and _occurs_at(rest, words, matched, start)
+            for start, ids in enumerate(matched)
+        )
+
+
+class KeywordSet:
+    """A fixed list of compiled keywords, indexed by first word, searched in one pass.
+
+    :meth:`occurring` answers :meth:`Lexicon.found` for every keyword of the list at once:
+    it walks the text's tokens and tries only the keywords whose first word a token
+    matches, instead of scanning the text once per keyword.
+    """
+
+    __slots__ = ("_by_first",)
+
+    def __init__(self, keywords: Sequence[Keyword]) -> None:
+        by_first: dict[int, list[tuple[int, tuple[int, ...]]]] = {}
+        for number, keyword in enumerate(keywords):
+            by_first.setdefault(keyword.parts[0], []).append((number, keyword.parts[1:]))
+        self._by_first = {word: tuple(entries) for word, entries in by_first.items()}
+
+    def occurring(self, words: Sequence[str], matched: Sequence[AbstractSet[int]]) -> set[int]:
+        """The positions, in the list given at construction, of the keywords that occur."""
+        hits: set[int] = set()
+        by_first = self._by_first
+        count = len(words)
         for start, ids in enumerate(matched):
-            if first not in ids:
+            if not ids:
                 continue
-            end = _follow(rest, matched, start)
-            if end is None:
-                continue
-            if end + 1 < len(words) and words[end + 1] in _NEGATIONS:
-                continue
-            return True
-        return False
+            negated = start + 1 < count and words[start + 1] in _NEGATIONS
+            for word in ids:
+                for number, rest in by_first.get(word, ()):
+                    if number in hits:
+                        continue
+                    if _occurs_at(rest, words, matched, start) if rest else not negated:
+                        hits.add(number)
+        return hits
+
+
+def _occurs_at(
+    rest: Sequence[int], words: Sequence[str], matched: Sequence[AbstractSet[int]], start: int
+) -> bool:
+    """Whether a phrase whose first word is at ``start`` goes on with ``rest``, not negated."""
+    end = _follow(rest, matched, start)
+    return end is not None and not (end + 1 < len(words) and words[end + 1] in _NEGATIONS)
 
 
 def _follow(rest: Iterable[int], matched: Sequence[AbstractSet[int]], start: int) -> int | None:
