@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from dispatch.core.archive import ArchiveHold
-from dispatch.core.decide import IncidentAction, ReceiveCall
+from dispatch.core.decide import DecidedCall, IncidentAction, ReceiveCall
 from dispatch.core.projections import Recorded, State
 from dispatch.model.access import Principal
 from dispatch.model.events import Event
@@ -50,6 +50,31 @@ class NoLocator:
     def place(self, lat: float, lon: float, radius_m: float | None) -> Placement:  # noqa: ARG002
         """Every point is of unknown placement."""
         return Placement(in_service_area=False, at_sea=False)
+
+
+class FrontUnavailable(RuntimeError):  # noqa: N818 - names the condition
+    """No front process can take a batch now: decide it on the engine's loop instead."""
+
+
+class CallFront(Protocol):
+    """Decides gateways' call batches in other processes, beside the engine's loop.
+
+    Parsing, locating, classifying and deciding a new call depend on no engine state, so
+    they can run elsewhere; the engine still recognises retries and commits.
+    """
+
+    @property
+    def ready(self) -> bool:
+        """Whether a front process is up to take batches."""
+        ...
+
+    async def decide(self, body: bytes) -> Sequence[DecidedCall]:
+        """A batch body's calls, decided in order.
+
+        Raises the HTTP layer's error for a bad body (the same as deciding on the loop
+        would) and :class:`FrontUnavailable` when no front process can answer.
+        """
+        ...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -14,11 +14,14 @@ import logging
 import pickle
 import sys
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import datetime
+from functools import partial
 
 from dispatch.adapters.store import DuplicateKey, EventLog, StoredSnapshot
 from dispatch.core.archive import ArchiveHold
 from dispatch.core.decide import (
     CommandRefused,
+    DecidedCall,
     IncidentAction,
     ReceiveCall,
     decide_action,
@@ -36,6 +39,35 @@ logger = logging.getLogger(__name__)
 #: Version of the spine's own projections (:class:`State` and its views) in snapshots:
 #: bump it whenever their shape or their fold's meaning changes.
 STATE_SNAPSHOT_VERSION = 1
+
+
+#: a call's idempotency key and how to decide it (only called when the call is new)
+_Undecided = tuple[str | None, Callable[[], DecidedCall]]
+
+
+def decide_new_call(command: ReceiveCall, *, locator: Locator, now: datetime) -> DecidedCall:
+    """A new call's ids and events: where it is, then :func:`decide_receive_call`.
+
+    Depends on no engine state, so a front process decides exactly as the engine would.
+    """
+    placement = None
+    if command.location is not None:
+        loc = command.location
+        placement = locator.place(loc.lat, loc.lon, loc.radius_m)
+    call_id, incident_id = new_call_id(), new_incident_id()
+    events = decide_receive_call(
+        command, call_id=call_id, incident_id=incident_id, placement=placement, now=now
+    )
+    return DecidedCall(
+        idempotency_key=command.idempotency_key,
+        call_id=call_id,
+        incident_id=incident_id,
+        events=tuple(events),
+    )
+
+
+def _already(call: DecidedCall) -> DecidedCall:
+    return call
 
 
 class SnapshotUnusable(RuntimeError):  # noqa: N818 - names the condition
@@ -280,35 +312,52 @@ class Engine:
         that this process no longer remembers its key is refused by the log's unique
         index; its original is then read by key and the batch decided again.
         """
+        return await self._receive(
+            [(c.idempotency_key, partial(self._decide_call, c)) for c in commands], principal
+        )
+
+    async def receive_decided(
+        self, calls: Sequence[DecidedCall], principal: Principal
+    ) -> list[CallAck]:
+        """As :meth:`receive_calls`, for calls a front process has already decided.
+
+        A front (``dispatch.app.call_front``) parses, locates, classifies and decides a
+        gateway's batch in another process; new calls depend on no state, so its events
+        are those this process would have decided. Retries are recognised here, by key,
+        exactly as for :meth:`receive_calls`, and their front-decided events are dropped.
+        """
+        return await self._receive(
+            [(c.idempotency_key, partial(_already, c)) for c in calls], principal
+        )
+
+    async def _receive(self, calls: Sequence[_Undecided], principal: Principal) -> list[CallAck]:
         try:
-            return await self._receive_calls(commands, principal, {})
+            return await self._receive_calls(calls, principal, {})
         except DuplicateKey:
             stale: dict[str, Recorded] = {}
-            for command in commands:
-                key = command.idempotency_key
+            for key, _ in calls:
                 if key is not None and (found := await self.log.by_key(key)) is not None:
                     stale[key] = found
             if not stale:
                 raise
-            return await self._receive_calls(commands, principal, stale)
+            return await self._receive_calls(calls, principal, stale)
 
     async def _receive_calls(
         self,
-        commands: Sequence[ReceiveCall],
+        calls: Sequence[_Undecided],
         principal: Principal,
         stale: Mapping[str, Recorded],
     ) -> list[CallAck]:
         principal.require_ingest()
         loop = asyncio.get_running_loop()
-        acks: list[CallAck | None] = [None] * len(commands)
+        acks: list[CallAck | None] = [None] * len(calls)
         waiting: list[tuple[int, asyncio.Future[CallAck]]] = []
         # (position in the batch, call, incident, offset of its first event, retry future)
         fresh: list[tuple[int, CallId, IncidentId, int, asyncio.Future[CallAck] | None]] = []
         events: list[Event] = []
         keys: list[str] = []
         try:
-            for index, command in enumerate(commands):
-                key = command.idempotency_key
+            for index, (key, decide) in enumerate(calls):
                 future: asyncio.Future[CallAck] | None = None
                 if key is not None:
                     known = self._known_call(key) or self._call_ack(stale.get(key))
@@ -324,9 +373,9 @@ class Engine:
                     future = loop.create_future()
                     self._in_flight[key] = future
                     keys.append(key)
-                decided, call_id, incident_id = self._decide_call(command)
-                fresh.append((index, call_id, incident_id, len(events), future))
-                events.extend(decided)
+                decided = decide()
+                fresh.append((index, decided.call_id, decided.incident_id, len(events), future))
+                events.extend(decided.events)
             seqs = await self.log.append(events) if events else []
         except BaseException as exc:
             for *_, future in fresh:
@@ -353,20 +402,8 @@ class Engine:
             )
         return [ack for ack in acks if ack is not None]
 
-    def _decide_call(self, command: ReceiveCall) -> tuple[list[Event], CallId, IncidentId]:
-        placement = None
-        if command.location is not None:
-            loc = command.location
-            placement = self.locator.place(loc.lat, loc.lon, loc.radius_m)
-        call_id, incident_id = new_call_id(), new_incident_id()
-        events = decide_receive_call(
-            command,
-            call_id=call_id,
-            incident_id=incident_id,
-            placement=placement,
-            now=self.clock.now(),
-        )
-        return events, call_id, incident_id
+    def _decide_call(self, command: ReceiveCall) -> DecidedCall:
+        return decide_new_call(command, locator=self.locator, now=self.clock.now())
 
     # -- incidents ------------------------------------------------------------------------
 

@@ -23,11 +23,13 @@ from dispatch.adapters.schemas import ActionIn, CallBatchIn, CallIn
 from dispatch.adapters.store import StoreError
 from dispatch.adapters.views import call_json, incident_json, snapshot_json
 from dispatch.adapters.ws import Broadcaster
-from dispatch.core.decide import CommandRefused
+from dispatch.core.decide import CommandRefused, DecidedCall
 from dispatch.core.lifecycle import IllegalTransition
 from dispatch.model.access import DEVELOPMENT_PRINCIPAL, AccessDenied, Principal
+from dispatch.model.events import CallReceived
 from dispatch.model.ids import CallId, CentreId
 from dispatch.model.vocabulary import Agency, IncidentStatus, Role
+from dispatch.ports import CallAck, CallFront, FrontUnavailable
 from dispatch.service import Engine, UnknownIncident
 
 logger = logging.getLogger(__name__)
@@ -110,6 +112,7 @@ class ApiError(Exception):
 ENGINE = web.AppKey("engine", Engine)
 BROADCASTER = web.AppKey("broadcaster", Broadcaster)
 METRICS = web.AppKey("metrics", Metrics)
+CALL_FRONT = web.AppKey("call_front", CallFront)
 PRINCIPALS = web.AppKey("principals", dict[str, Principal])
 DEVELOPMENT = web.AppKey("development", bool)
 READY = web.AppKey("ready", dict[str, bool])
@@ -136,9 +139,18 @@ def _validation_reason(exc: ValidationError) -> str:
 
 async def read_body(request: web.Request, model: type[M]) -> M:
     """Parse a JSON body into ``model`` or raise a precise :class:`ApiError`."""
+    return parse_body(await read_raw(request), model)
+
+
+async def read_raw(request: web.Request) -> bytes:
+    """A JSON body's bytes, unparsed (415 for another media type)."""
     if request.content_type != "application/json":
         raise ApiError(415, "unsupported_media_type", "send application/json")
-    raw = await request.read()
+    return await request.read()
+
+
+def parse_body(raw: bytes, model: type[M]) -> M:
+    """A JSON body's bytes as ``model``, or a precise :class:`ApiError` (no I/O)."""
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError:
@@ -262,23 +274,44 @@ async def post_call(request: web.Request) -> web.Response:
     )
 
 
+async def _commit_batch(request: web.Request) -> tuple[list[CallAck], list[str]]:
+    """A batch's acks and each call's channel, decided by a front if one is up."""
+    engine = request.app[ENGINE]
+    principal = principal_of(request)
+    front = request.app.get(CALL_FRONT)
+    if front is None or not front.ready:
+        body = await read_body(request, CallBatchIn)
+    else:
+        principal.require_ingest()
+        raw = await read_raw(request)
+        try:
+            decided = await front.decide(raw)
+        except FrontUnavailable as exc:
+            logger.warning("deciding a batch on the loop: %s", exc)
+            body = parse_body(raw, CallBatchIn)
+        else:
+            acks = await engine.receive_decided(decided, principal)
+            return acks, [_channel_of(call) for call in decided]
+    acks = await engine.receive_calls([call.to_command() for call in body.calls], principal)
+    return acks, [call.channel.value for call in body.calls]
+
+
 async def post_call_batch(request: web.Request) -> web.Response:
     """Ingest a gateway's batch of calls; 202 with one ack per call, in order, once committed.
 
     Retried calls (a known ``client_request_id``) get their original ids and
     ``"duplicate": true``; a resent batch therefore acknowledges the same calls again.
+    With call fronts running (``call_front_workers``), a front process parses and
+    decides the batch and the loop commits it; without one, or if it fails, the loop does
+    both.
     """
-    body = await read_body(request, CallBatchIn)
-    engine = request.app[ENGINE]
-    acks = await engine.receive_calls(
-        [call.to_command() for call in body.calls], principal_of(request)
-    )
+    acks, channels = await _commit_batch(request)
     metrics = request.app[METRICS]
-    for call, ack in zip(body.calls, acks, strict=True):
+    for channel, ack in zip(channels, acks, strict=True):
         if ack.duplicate:
             metrics.retries.inc()
         else:
-            metrics.calls.labels(call.channel.value).inc()
+            metrics.calls.labels(channel).inc()
     results = [
         {
             "call_id": ack.call_id,
@@ -289,6 +322,11 @@ async def post_call_batch(request: web.Request) -> web.Response:
         for ack in acks
     ]
     return json_response({"results": results}, 202)
+
+
+def _channel_of(call: DecidedCall) -> str:
+    received = call.events[0]
+    return received.channel.value if isinstance(received, CallReceived) else "unknown"
 
 
 async def get_call(request: web.Request) -> web.Response:

@@ -16,7 +16,7 @@ from aiohttp import web
 
 from dispatch.adapters import http
 from dispatch.adapters.mqtt import embedded_broker, endpoint_from_url
-from dispatch.app import routing_wiring
+from dispatch.app import call_front, routing_wiring
 from dispatch.app.gc_tuning import gc_lifespan
 from dispatch.app.settings import Settings
 from dispatch.app.web import build_app
@@ -57,6 +57,9 @@ def compose(
     app = build_app(settings, clock=clock, locator=locator)
     if locator is None and settings.load_boundaries:
         routing_wiring.install(app, settings.routing)
+        if settings.call_front_workers and clock is None:
+            # fronts decide with their own gazetteer and the system clock
+            call_front.install(app, settings.routing, settings.call_front_workers)
     endpoint = mqtt_endpoint(settings)
     if settings.embedded_broker and not settings.mqtt_url and endpoint is not None:
         broker_endpoint = endpoint

@@ -63,6 +63,9 @@ class Settings(BaseModel):
     snapshot_min_interval_s: float = Field(default=60.0, ge=0)
     """At most one snapshot this often: in a surge the child's CPU belongs to the engine."""
     snapshot_on_stop: bool = True
+    call_front_workers: int = Field(default=0, ge=0, le=16)
+    """Processes that parse, locate, classify and decide gateways' call batches beside the
+    engine's loop (``dispatch.app.call_front``); 0 decides them on the loop."""
     event_loop: EventLoopName = "uvloop"
     """``uvloop`` (asyncio's loop where uvloop is not installed) or ``asyncio``."""
     mqtt_url: str | None = None

@@ -59,6 +59,20 @@ class ReceiveCall:
         return f"call:{self.client_request_id}"
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DecidedCall:
+    """A new call already decided (by a front process): its ids and its events.
+
+    ``idempotency_key`` is the :class:`ReceiveCall`'s, so the engine still recognises a
+    retry and answers it with the original instead of these events.
+    """
+
+    idempotency_key: str | None
+    call_id: CallId
+    incident_id: IncidentId
+    events: tuple[Event, ...]
+
+
 class Action(enum.StrEnum):
     """What an operator can do to an incident through the API."""
 

@@ -1,0 +1,336 @@
+"""Front processes: gateways' call batches parsed, located, classified and decided off the loop.
+
+The engine's loop is one thread. At surge rates most of its time per call went to work
+that depends on no engine state: validating the JSON, placing the caller on the
+boundaries, suggesting a type and building the call's two events. A front process does
+that for a whole batch and hands back the decided events; the loop then only recognises
+retries, commits and feeds the projections (``Engine.receive_decided``). Nothing is
+acknowledged before the commit, as on the in-loop path, and a bad body gets the same
+precise error.
+
+A front is a child interpreter (``python -m dispatch.app.call_front``) loading its own
+boundaries, talking over its stdin and stdout in length-prefixed MessagePack frames:
+
+- request: ``[request_id, body]``;
+- answer: ``[request_id, DECIDED, [[key, call_id, incident_id, [[type, event], ...]], ...]]``,
+  ``[request_id, REFUSED, [status, code, reason]]`` or ``[request_id, FAILED, message]``;
+- once loaded: ``[0, LOADED, null]``.
+
+A batch whose front fails, dies or is not up yet is decided on the loop instead
+(:class:`~dispatch.ports.FrontUnavailable`); a dead front is started again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import struct
+import sys
+from collections.abc import AsyncIterator, Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any, BinaryIO
+
+import msgspec
+from aiohttp import web
+
+from dispatch.adapters.http import CALL_FRONT, READY, ApiError, parse_body
+from dispatch.adapters.schemas import CallBatchIn
+from dispatch.core.decide import DecidedCall
+from dispatch.model.codec import packed_event, unpacked_event
+from dispatch.model.ids import CallId, IncidentId
+from dispatch.ports import FrontUnavailable, Locator
+from dispatch.service import decide_new_call
+
+logger = logging.getLogger(__name__)
+
+_FRAME = struct.Struct(">I")
+#: A frame is one batch body (bounded by the HTTP body limit) or its decided events.
+MAX_FRAME = 64 * 2**20
+
+DECIDED, REFUSED, FAILED, LOADED = 0, 1, 2, 3
+
+#: How long a dead front waits before it is started again.
+RESTART_AFTER_S = 1.0
+
+_encode = msgspec.msgpack.Encoder().encode
+_decode = msgspec.msgpack.Decoder().decode
+
+
+def frame(message: Any) -> bytes:
+    """One message with its length in front."""
+    payload = _encode(message)
+    return _FRAME.pack(len(payload)) + payload
+
+
+def decide_batch(body: bytes, locator: Locator, now: datetime) -> list[Any]:
+    """A batch body's calls decided, in the wire form; :class:`ApiError` for a bad body."""
+    batch = parse_body(body, CallBatchIn)
+    decided = []
+    for call in batch.calls:
+        new = decide_new_call(call.to_command(), locator=locator, now=now)
+        events = [packed_event(event) for event in new.events]
+        decided.append([new.idempotency_key, new.call_id, new.incident_id, events])
+    return decided
+
+
+def answer(request_id: int, body: bytes, locator: Locator) -> list[Any]:
+    """The answer frame's message to one request."""
+    try:
+        return [request_id, DECIDED, decide_batch(body, locator, datetime.now(UTC))]
+    except ApiError as exc:
+        return [request_id, REFUSED, [exc.status, exc.code, exc.reason]]
+    except Exception as exc:
+        logger.exception("call front failed on a batch")
+        return [request_id, FAILED, f"{type(exc).__name__}: {exc}"]
+
+
+def decided_calls(wire: Sequence[Any]) -> list[DecidedCall]:
+    """The front's decided calls back as domain values."""
+    return [
+        DecidedCall(
+            idempotency_key=key,
+            call_id=CallId(call_id),
+            incident_id=IncidentId(incident_id),
+            events=tuple(unpacked_event(event_type, event) for event_type, event in events),
+        )
+        for key, call_id, incident_id, events in wire
+    ]
+
+
+# -- the child process ---------------------------------------------------------------------
+
+
+def _read_frame(source: BinaryIO) -> Any | None:
+    header = source.read(_FRAME.size)
+    if len(header) < _FRAME.size:
+        return None
+    (size,) = _FRAME.unpack(header)
+    if size > MAX_FRAME:
+        raise ValueError(f"frame of {size} bytes exceeds {MAX_FRAME}")
+    payload = source.read(size)
+    if len(payload) < size:
+        return None
+    return _decode(payload)
+
+
+def serve(source: BinaryIO, sink: BinaryIO, locator: Locator) -> None:
+    """Answer requests from ``source`` on ``sink`` until ``source`` ends."""
+    sink.write(frame([0, LOADED, None]))
+    sink.flush()
+    while (request := _read_frame(source)) is not None:
+        request_id, body = request
+        sink.write(frame(answer(request_id, body, locator)))
+        sink.flush()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The child: load the boundaries its parent names, then serve frames on stdin/stdout."""
+    from dispatch.app.routing_wiring import GazetteerLocator  # noqa: PLC0415 - child only
+    from routing import Gazetteer, RoutingSettings  # noqa: PLC0415 - child only
+
+    args = sys.argv[1:] if argv is None else list(argv)
+    section = msgspec.json.decode(args[0]) if args else {}
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    # Frames own the real stdout; anything a library prints goes to stderr instead.
+    sink = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    locator = GazetteerLocator(Gazetteer.from_settings(RoutingSettings.model_validate(section)))
+    with sink:
+        serve(sys.stdin.buffer, sink, locator)
+    return 0
+
+
+# -- the engine's side ---------------------------------------------------------------------
+
+
+class _Child:
+    """One front process, started again when it dies until the front stops."""
+
+    def __init__(
+        self, section: dict[str, Any], name: str, on_ready: Callable[[], None] | None = None
+    ) -> None:
+        self._on_ready = on_ready
+        self._argv = [
+            sys.executable,
+            "-m",
+            "dispatch.app.call_front",
+            msgspec.json.encode(section).decode(),
+        ]
+        self.name = name
+        self.ready = False
+        #: set while the child is loaded and answering
+        self.up = asyncio.Event()
+        #: set once a child has exited and its pending batches were failed over
+        self.exited = asyncio.Event()
+        self.started = 0
+        self.answered = 0
+        self.pending: dict[int, asyncio.Future[list[Any]]] = {}
+        self._next_id = 0
+        self._writer: asyncio.StreamWriter | None = None
+        self._process: asyncio.subprocess.Process | None = None
+        self._stopping = False
+
+    async def run(self) -> None:
+        """Start the child, read its answers; start it again if it dies."""
+        while not self._stopping:
+            await self._run_once()
+            if not self._stopping:
+                logger.warning("call front %s exited; starting it again", self.name)
+                await asyncio.sleep(RESTART_AFTER_S)
+
+    async def _run_once(self) -> None:
+        process = await asyncio.create_subprocess_exec(
+            *self._argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
+        )
+        self._process = process
+        self.exited.clear()
+        self.started += 1
+        assert process.stdout is not None  # noqa: S101 - PIPE above
+        self._writer = process.stdin
+        try:
+            await self._read(process.stdout)
+        finally:
+            self.ready = False
+            self.up.clear()
+            self._writer = None
+            for future in self.pending.values():
+                if not future.done():
+                    future.set_exception(FrontUnavailable(f"call front {self.name} exited"))
+            self.pending.clear()
+            if process.returncode is None:
+                process.kill()
+            await process.wait()
+            self.exited.set()
+
+    async def _read(self, stdout: asyncio.StreamReader) -> None:
+        while True:
+            try:
+                header = await stdout.readexactly(_FRAME.size)
+                (size,) = _FRAME.unpack(header)
+                message = _decode(await stdout.readexactly(size))
+            except asyncio.IncompleteReadError:
+                return
+            request_id, kind, body = message
+            if kind == LOADED:
+                self.ready = True
+                self.up.set()
+                logger.info("call front %s ready", self.name)
+                if self._on_ready is not None:
+                    self._on_ready()
+                continue
+            future = self.pending.pop(request_id, None)
+            if future is None or future.done():
+                continue
+            self.answered += 1
+            if kind == DECIDED:
+                future.set_result(body)
+            elif kind == REFUSED:
+                status, code, reason = body
+                future.set_exception(ApiError(status, code, reason))
+            else:
+                future.set_exception(FrontUnavailable(f"call front {self.name}: {body}"))
+
+    async def decide(self, body: bytes) -> list[Any]:
+        """Send one batch body; its decided calls in the wire form."""
+        writer = self._writer
+        if writer is None or not self.ready:
+            raise FrontUnavailable(f"call front {self.name} is not up")
+        self._next_id += 1
+        request_id = self._next_id
+        future: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
+        self.pending[request_id] = future
+        writer.write(frame([request_id, body]))
+        try:
+            await writer.drain()
+        except ConnectionError as exc:
+            self.pending.pop(request_id, None)
+            raise FrontUnavailable(f"call front {self.name} went away") from exc
+        return await future
+
+    def kill(self) -> None:
+        """Kill the running child (it is started again)."""
+        if self._process is not None and self._process.returncode is None:
+            self._process.kill()
+
+    async def stop(self) -> None:
+        """Close the child's input and let it finish (killed after 5 s)."""
+        self._stopping = True
+        writer, process = self._writer, self._process
+        if writer is not None:
+            writer.close()
+        if process is not None and process.returncode is None:
+            try:
+                await asyncio.wait_for(process.wait(), 5.0)
+            except TimeoutError:
+                process.kill()
+
+
+class ProcessFront:
+    """The engine's :class:`~dispatch.ports.CallFront`: a few child processes."""
+
+    def __init__(
+        self,
+        routing_section: dict[str, Any],
+        workers: int,
+        *,
+        on_ready: Callable[[], None] | None = None,
+    ) -> None:
+        self.children = [_Child(routing_section, f"#{n + 1}", on_ready) for n in range(workers)]
+        self._tasks: list[asyncio.Task[None]] = []
+
+    @property
+    def ready(self) -> bool:
+        """Whether any child is up."""
+        return any(child.ready for child in self.children)
+
+    def start(self) -> None:
+        """Start the children (they report ready once their boundaries are loaded)."""
+        self._tasks = [
+            asyncio.create_task(child.run(), name=f"ng112-call-front-{child.name}")
+            for child in self.children
+        ]
+
+    async def decide(self, body: bytes) -> Sequence[DecidedCall]:
+        """The batch decided by the least busy child that is up."""
+        up = [child for child in self.children if child.ready]
+        if not up:
+            raise FrontUnavailable("no call front is up")
+        child = min(up, key=lambda c: len(c.pending))
+        return decided_calls(await child.decide(body))
+
+    async def stop(self) -> None:
+        """Stop every child and its supervising task."""
+        for child in self.children:
+            await child.stop()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+def install(app: web.Application, routing_section: dict[str, Any], workers: int) -> None:
+    """Run ``workers`` front processes while the application runs."""
+
+    # /readyz waits for the first front at start only: later a restart decides on the loop
+    app[READY]["call_fronts"] = False
+
+    def first_ready() -> None:
+        app[READY]["call_fronts"] = True
+
+    async def lifespan(app: web.Application) -> AsyncIterator[None]:
+        front = ProcessFront(routing_section, workers, on_ready=first_ready)
+        front.start()
+        app[CALL_FRONT] = front
+        try:
+            yield
+        finally:
+            await front.stop()  # not ready any more: late batches are decided on the loop
+
+    app.cleanup_ctx.append(lifespan)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
