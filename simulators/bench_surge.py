@@ -86,13 +86,14 @@ class EngineProcess:
         return code
 
 
-def spawn_engine(*, group_commit: bool) -> EngineProcess:
+def spawn_engine(*, group_commit: bool, call_fronts: int = 0) -> EngineProcess:
     """Start ``python -m dispatch serve`` with a temporary SQLite log (not yet ready)."""
     folder = tempfile.TemporaryDirectory(prefix="ng112-bench-")
     port = free_port()
     config = Path(folder.name) / "settings.toml"
     config.write_text(
-        f"group_commit = {'true' if group_commit else 'false'}\nembedded_broker = false\n",
+        f"group_commit = {'true' if group_commit else 'false'}\nembedded_broker = false\n"
+        f"call_front_workers = {call_fronts}\n",
         encoding="utf-8",
     )
     db = f"sqlite+aiosqlite:///{folder.name}/bench.db"
@@ -158,8 +159,21 @@ async def _worker_async(
     }
 
 
+def _front_rss(process: psutil.Process) -> int:
+    """Resident memory of the engine's call-front children (not its snapshot forks)."""
+    total = 0
+    for child in process.children():
+        try:
+            if "dispatch.app.call_front" in child.cmdline():
+                total += child.memory_info().rss
+        except psutil.Error:
+            continue
+    return total
+
+
 async def _sample(url: str, pid: int | None, stop: asyncio.Event) -> dict[str, float]:
     peak_rss = 0
+    peak_front_rss = 0
     peak_queue = 0
     process = psutil.Process(pid) if pid is not None else None
     async with aiohttp.ClientSession() as session:
@@ -167,13 +181,18 @@ async def _sample(url: str, pid: int | None, stop: asyncio.Event) -> dict[str, f
             if process is not None:
                 try:
                     peak_rss = max(peak_rss, process.memory_info().rss)
+                    peak_front_rss = max(peak_front_rss, _front_rss(process))
                 except psutil.Error:
                     process = None
             gauges = await fetch_gauges(session, url)
             if gauges is not None:
                 peak_queue = max(peak_queue, gauges.log_queue_depth)
             await asyncio.sleep(SAMPLE_EVERY_S)
-    return {"peak_rss_mb": round(peak_rss / 2**20, 1), "peak_log_queue": peak_queue}
+    return {
+        "peak_rss_mb": round(peak_rss / 2**20, 1),
+        "peak_front_rss_mb": round(peak_front_rss / 2**20, 1),
+        "peak_log_queue": peak_queue,
+    }
 
 
 async def measure(
@@ -265,7 +284,9 @@ async def run_surge(args: argparse.Namespace) -> list[dict[str, Any]]:
             url = args.url
             pid = None
             if url is None:
-                engine = spawn_engine(group_commit=grouped)
+                engine = spawn_engine(
+                    group_commit=grouped, call_fronts=args.call_fronts if grouped else 0
+                )
                 url, pid = engine.url, engine.process.pid
                 await wait_ready(url, process=engine.process)
             try:
@@ -282,15 +303,19 @@ async def run_surge(args: argparse.Namespace) -> list[dict[str, Any]]:
             finally:
                 if engine is not None:
                     await asyncio.to_thread(engine.stop)
-            rows.append({"mode": mode if args.url is None else "external", **row})
+            fronts = args.call_fronts if grouped and args.url is None else None
+            rows.append(
+                {"mode": mode if args.url is None else "external", "call_fronts": fronts, **row}
+            )
     return rows
 
 
 def print_table(rows: list[dict[str, Any]]) -> None:
     """The human-readable table."""
     header = (
-        f"{'mode':<16} {'batch':>5} {'target/s':>8} {'offered/s':>9} {'commit/s':>9} {'p50 ms':>8}"
-        f" {'p95 ms':>8} {'p99 ms':>8} {'queue':>6} {'RSS MB':>7} {'lost':>5} {'dup':>4}"
+        f"{'mode':<16} {'batch':>5} {'fronts':>6} {'target/s':>8} {'offered/s':>9}"
+        f" {'commit/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'queue':>6} {'RSS MB':>7}"
+        f" {'+front':>6} {'lost':>5} {'dup':>4}"
     )
     print(header)
     for row in rows:
@@ -300,9 +325,11 @@ def print_table(rows: list[dict[str, Any]]) -> None:
             return f"{value:8.1f}" if value is not None else f"{'-':>8}"
 
         print(
-            f"{row['mode']:<16} {row['batch']:>5} {row['rate_target']:>8.0f}"
+            f"{row['mode']:<16} {row['batch']:>5} {row['call_fronts'] or 0:>6}"
+            f" {row['rate_target']:>8.0f}"
             f" {row['offered_per_s']:>9.0f} {row['committed_per_s']:>9.0f}"
             f" {cell(lat['p50'])} {cell(lat['p95'])} {cell(lat['p99'])}"
             f" {row['peak_log_queue']:>6} {row['peak_rss_mb']:>7.0f}"
+            f" {row.get('peak_front_rss_mb', 0):>6.0f}"
             f" {row['lost']:>5} {row['duplicated']:>4}"
         )

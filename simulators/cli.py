@@ -179,6 +179,12 @@ def register_bench(benches: argparse._SubParsersAction[argparse.ArgumentParser])
         help="generators act as gateways posting up to N calls per request"
         " (POST /api/v1/calls/batch, 5 ms linger); the commit-per-call baseline posts one by one",
     )
+    surge.add_argument(
+        "--call-fronts",
+        type=int,
+        default=0,
+        help="front processes the started engine runs to decide batches (call_front_workers)",
+    )
     surge.set_defaults(handler=_bench_surge)
 
     replay = benches.add_parser("replay", help="engine start-up time on a log of N events")

@@ -298,6 +298,21 @@ def test_bench_surge_reports_zero_loss(capsys: pytest.CaptureFixture[str]) -> No
     assert row["latency_ms"]["p99"] is not None
 
 
+def test_bench_surge_runs_the_engine_with_call_fronts(capsys: pytest.CaptureFixture[str]) -> None:
+    """``--call-fronts 1``: gateways' batches decided by a front process, nothing lost."""
+    argv = ["bench", "surge", "--rate", "40", "--duration", "2", "--workers", "1"]
+    argv += ["--no-baseline", "--api-sample", "100", "--batch", "10", "--call-fronts", "1"]
+    args = _parser().parse_args(argv)
+    assert args.handler(args) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].split()[:3] == ["mode", "batch", "fronts"]
+    row = json.loads(lines[-1])["results"][0]
+    assert row["call_fronts"] == 1
+    assert row["peak_front_rss_mb"] > 0, "the engine ran its front process"
+    assert row["acknowledged"] == row["offered"] > 0
+    assert row["lost"] == row["duplicated"] == 0
+
+
 def test_simulate_refuses_a_bad_scenario(capsys: pytest.CaptureFixture[str]) -> None:
     """``simulate`` with an unknown scenario exits 2 with a one-line reason."""
     args = _parser().parse_args(["simulate", "no-such-scenario", "--url", "http://127.0.0.1:9"])
