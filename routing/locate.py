@@ -24,13 +24,15 @@ Distances are great-circle kilometres to the nearest point of a polygon found in
 from __future__ import annotations
 
 import math
+from array import array
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 import shapely
+from scipy import ndimage
 
 from routing.boundaries import BoundaryData, RoutingSettings, load_boundaries
 from routing.errors import InvalidCoordinates, InvalidRadius, UnknownProvince
@@ -226,20 +228,552 @@ def _boundary_pieces(geoms: Any) -> tuple[Any, npt.NDArray[np.intp]]:
     return lines, np.asarray(owners, dtype=np.intp)
 
 
+#: At sea beyond Turkish waters (or with no land in reach).
+_OPEN_SEA = LocateResult(in_service_area=False, at_sea=True)
+
+#: What a nearest lookup answers when nothing is within reach.
+_NONE_WITHIN = (-1, math.inf, math.nan, math.nan)
+
+#: Cell size (degrees) of :class:`_PieceTable`'s raster of distances to the boundaries.
+_RASTER_STEP = 1.0 / 64.0
+#: The raster covers the districts' bounding box widened by this much (degrees).
+_RASTER_MARGIN_DEG = 0.5
+#: Lookups needing a wider search box (degrees) go to the STRtree instead.
+_MAX_SEARCH_DEG = 0.3
+#: Bound (degrees, about 1 µm) on how far a vectorised distance or foot point may be from
+#: the one GEOS computes: both subtract nearby doubles exactly, then round a few times.
+_SLACK_DEG = 1e-11
+#: Padding vertex of the table: farther from any coordinate than any search reaches.
+_FAR = complex(1.0e4, 1.0e4)
+
+
+def _segment_distance(x: float, y: float, a: complex, b: complex) -> float:
+    """Planar distance from (x, y) to segment AB, as GEOS ``Distance::pointToSegment``.
+
+    The same operations in the same order, so the same double.
+    """
+    ax, ay, bx, by = a.real, a.imag, b.real, b.imag
+    if ax == bx and ay == by:
+        return math.sqrt((x - ax) * (x - ax) + (y - ay) * (y - ay))
+    dx = bx - ax
+    dy = by - ay
+    len2 = dx * dx + dy * dy
+    r = ((x - ax) * dx + (y - ay) * dy) / len2
+    if r <= 0.0:
+        return math.sqrt((x - ax) * (x - ax) + (y - ay) * (y - ay))
+    if r >= 1.0:
+        return math.sqrt((x - bx) * (x - bx) + (y - by) * (y - by))
+    s = ((ay - y) * dx - (ax - x) * dy) / len2
+    return abs(s) * math.sqrt(len2)
+
+
+def _segment_foot(x: float, y: float, a: complex, b: complex) -> tuple[float, float]:
+    """The point of segment AB nearest to (x, y), as GEOS ``LineSegment::closestPoint``."""
+    ax, ay, bx, by = a.real, a.imag, b.real, b.imag
+    if x == ax and y == ay:
+        factor = 0.0
+    elif x == bx and y == by:
+        factor = 1.0
+    else:
+        dx = bx - ax
+        dy = by - ay
+        len2 = dx * dx + dy * dy
+        # GEOS divides by zero here (inf or NaN), which picks an end point below.
+        factor = ((x - ax) * dx + (y - ay) * dy) / len2 if len2 else math.nan
+    if 0.0 < factor < 1.0:
+        return ax + factor * (bx - ax), ay + factor * (by - ay)
+    to_a = math.sqrt((ax - x) * (ax - x) + (ay - y) * (ay - y))
+    to_b = math.sqrt((bx - x) * (bx - x) + (by - y) * (by - y))
+    return (ax, ay) if to_a < to_b else (bx, by)
+
+
+def _envelope_distance(x: float, y: float, box: list[float]) -> float:
+    """GEOS ``Envelope::distance`` from the point (x, y) to ``box``, as ``isWithinDistance``."""
+    minx, miny, maxx, maxy = box
+    dx = max(x, maxx) - min(x, minx) - (x - x) - (maxx - minx)
+    dy = max(y, maxy) - min(y, miny) - (y - y) - (maxy - miny)
+    dx = max(0.0, dx)
+    dy = max(0.0, dy)
+    return math.sqrt(dx * dx + dy * dy)
+
+
+def _km_one(lat: float, lon: float, to_lat: float, to_lon: float) -> float:
+    """:func:`_haversine_km` of one point: numpy's functions on scalars, the same double."""
+    p1, p2 = math.radians(lat), math.radians(to_lat)
+    half_dp = np.sin((p2 - p1) / 2)
+    half_dl = np.sin((math.radians(to_lon) - math.radians(lon)) / 2)
+    a = half_dp * half_dp + math.cos(p1) * np.cos(p2) * (half_dl * half_dl)
+    return float(2 * _EARTH_RADIUS_KM * np.arcsin(math.sqrt(min(max(a, 0.0), 1.0))))
+
+
+class _Search(NamedTuple):
+    """What :meth:`_PieceTable.search` gathered around a point for a nearest lookup.
+
+    ``found`` is ``None`` when nothing is within reach; ``gap_x`` and ``gap_y`` are the
+    squared gaps from the point to each found piece's bounding box, ``above`` an upper bound
+    on the least planar distance.
+    """
+
+    lat: float
+    lon: float
+    cos_lat: float
+    reach_deg: float
+    radius: float
+    found: Any
+    gap_x: Any
+    gap_y: Any
+    above: float
+
+
+class _PieceTable:
+    """The nearest boundary piece without shapely per call: the same answers as the tree.
+
+    :meth:`_Nearest.nearest_reference` asks the STRtree for the distance ``d`` of the
+    nearest piece (planar lon/lat), takes every piece within ``d / cos(lat)``, the nearest
+    point of each (GEOS, planar) and the first piece (in tree order) of least great-circle km.
+    This table reaches the same answer with a few vectorised steps over the pieces near the
+    point, all kept in tree order:
+
+    - a raster of distances to the boundaries bounds ``d`` from both sides; that sizes the
+      search (a few cells of a bucket index of pieces), or shows that nothing is in reach;
+    - piece bounding boxes give lower bounds on planar distance and on km; only the pieces
+      that can hold the nearest point, and those whose km could match it, get per-segment
+      work (a padded table of 31 segments per piece, as complex lon + i·lat);
+    - near-ties are settled with GEOS's own formulas in Python, the km with
+      :func:`_haversine_km`'s operations, so the result is the same double.
+
+    :meth:`nearest` answers ``None`` where it would need a wide search (far out at sea, off
+    the raster) or where the data has zero-length segments; the caller then asks the tree.
+    """
+
+    __slots__ = (
+        "_bounds",
+        "_box",
+        "_cols",
+        "_entries",
+        "_len2",
+        "_middle",
+        "_nearest",
+        "_offsets",
+        "_owners",
+        "_rows",
+        "_sample_cell",
+        "_sample_x",
+        "_sample_y",
+        "_segments",
+        "_south",
+        "_usable",
+        "_verts",
+        "_west",
+    )
+
+    def __init__(
+        self, pieces: Any, owners: Any, tree: Any, region: tuple[float, float, float, float]
+    ) -> None:
+        """Index ``pieces`` (linestrings of at most 32 vertices) over ``region`` (w, s, e, n)."""
+        # Tree order: the order in which every STRtree query lists the pieces it finds.
+        order = tree.query(shapely.box(*shapely.total_bounds(pieces)))
+        self._usable = len(order) == len(pieces)
+        pieces = pieces[order]
+        self._owners = owners[order]
+        count = len(pieces)
+        coords, index = shapely.get_coordinates(pieces, return_index=True)
+        sizes = np.bincount(index, minlength=count)
+        slot = np.arange(len(coords)) - (np.cumsum(sizes) - sizes)[index]
+        verts = np.full((count, _PIECE_VERTICES), _FAR, dtype=np.complex128)
+        verts.real[index, slot] = coords[:, 0]
+        verts.imag[index, slot] = coords[:, 1]
+        step = verts[:, 1:] - verts[:, :-1]
+        len2 = step.real * step.real + step.imag * step.imag
+        del step
+        real = np.arange(_PIECE_VERTICES - 1) < (sizes - 1)[:, None]
+        # A padding slot projects to its start (t = 0): the piece's last vertex, or far away.
+        len2[~real] = np.inf
+        self._usable = self._usable and not bool(np.any(real & (len2 == 0.0)))
+        self._verts = verts
+        self._len2 = len2
+        self._segments: list[int] = (sizes - 1).tolist()
+        self._middle = verts[np.arange(count), (sizes - 1) // 2]
+        bounds = shapely.bounds(pieces)
+        self._bounds = bounds
+        # Centre x, y and half-widths x, y, the latter a hair wide so that gaps computed from
+        # them never exceed the true gaps.
+        self._box = np.column_stack(
+            (
+                (bounds[:, 0] + bounds[:, 2]) / 2,
+                (bounds[:, 1] + bounds[:, 3]) / 2,
+                (bounds[:, 2] - bounds[:, 0]) / 2 + _SLACK_DEG,
+                (bounds[:, 3] - bounds[:, 1]) / 2 + _SLACK_DEG,
+            )
+        )
+        west, south, east, north = region
+        self._west, self._south = west, south
+        self._cols = math.ceil((east - west) / _RASTER_STEP)
+        self._rows = math.ceil((north - south) / _RASTER_STEP)
+        cell, piece, point = self._samples(coords, index)
+        self._nearest_sample(cell, point)
+        # Bucket index: 2 x 2 raster cells per bucket, the pieces sampled in each (tree order).
+        bucket_cols = (self._cols + 1) // 2
+        bucket = (cell // self._cols // 2) * bucket_cols + (cell % self._cols) // 2
+        pairs = np.unique(bucket * count + piece)
+        self._entries = (pairs % count).astype(np.int32)
+        buckets = bucket_cols * ((self._rows + 1) // 2)
+        self._offsets = np.searchsorted(pairs // count, np.arange(buckets + 1)).astype(np.int64)
+
+    def _samples(self, coords: Any, index: Any) -> tuple[Any, Any, Any]:
+        """Raster cell, piece and position (lon + i·lat) of boundary samples: every vertex,
+        and every half cell along longer segments (every boundary point is within a quarter
+        cell of a sample)."""
+        step = _RASTER_STEP
+        west, south = self._west, self._south
+        east, north = west + self._cols * step, south + self._rows * step
+        x0, y0 = coords[:-1, 0], coords[:-1, 1]
+        dx, dy = np.diff(coords[:, 0]), np.diff(coords[:, 1])
+        span = np.maximum(np.abs(dx), np.abs(dy))
+        longer = np.flatnonzero(
+            (index[1:] == index[:-1])
+            & (span > step / 2)
+            & (np.minimum(x0, x0 + dx) < east)
+            & (np.maximum(x0, x0 + dx) > west)
+            & (np.minimum(y0, y0 + dy) < north)
+            & (np.maximum(y0, y0 + dy) > south)
+        )
+        extra = np.ceil(span[longer] / (step / 2)).astype(np.int64) - 1
+        origin = np.repeat(longer, extra)
+        first = np.repeat(np.cumsum(extra) - extra, extra)
+        fraction = (np.arange(int(extra.sum())) - first + 1) / np.repeat(extra + 1, extra)
+        xs = np.concatenate((coords[:, 0], x0[origin] + fraction * dx[origin]))
+        ys = np.concatenate((coords[:, 1], y0[origin] + fraction * dy[origin]))
+        piece = np.concatenate((index, index[origin]))
+        col = np.floor((xs - west) / step)
+        row = np.floor((ys - south) / step)
+        inside = (col >= 0) & (col < self._cols) & (row >= 0) & (row < self._rows)
+        cell = row[inside].astype(np.int64) * self._cols + col[inside].astype(np.int64)
+        point = xs[inside] + 1j * ys[inside]
+        return cell, piece[inside].astype(np.int64), point
+
+    def _nearest_sample(self, cell: Any, point: Any) -> None:
+        """For every raster cell, one sample in the nearest cell (centre to centre) that has
+        one: its position and that cell (the raster's bounds on boundary distance)."""
+        occupied, first = np.unique(cell, return_index=True)
+        # Plain arrays: single items read from them far faster than from numpy arrays.
+        self._sample_x = array("d", point[first].real.tolist())
+        self._sample_y = array("d", point[first].imag.tolist())
+        self._sample_cell = array("l", occupied.tolist())
+        if len(occupied) == 0:
+            self._usable = False
+            self._nearest = array("l")
+            return
+        empty = np.ones(self._rows * self._cols, dtype=bool)
+        empty[occupied] = False
+        where = ndimage.distance_transform_edt(
+            empty.reshape(self._rows, self._cols), return_distances=False, return_indices=True
+        )
+        flat = np.asarray(where[0], dtype=np.int64) * self._cols + where[1]
+        self._nearest = array("l", np.searchsorted(occupied, flat.ravel()).tobytes())
+
+    def _reach(self, lat: float, lon: float) -> tuple[float, float, float] | None:
+        """(lower, upper) bounds on the planar distance to the boundary, from the raster, and
+        the distance to the raster's edge; ``None`` off the raster."""
+        step = _RASTER_STEP
+        x, y = lon - self._west, lat - self._south
+        col, row = math.floor(x / step), math.floor(y / step)
+        if not (self._usable and 0 <= col < self._cols and 0 <= row < self._rows):
+            return None
+        # Outside the raster the boundary is not sampled: it is at least this far.
+        edge = min(x, self._cols * step - x, y, self._rows * step - y)
+        k = self._nearest[row * self._cols + col]
+        o_row, o_col = divmod(self._sample_cell[k], self._cols)
+        # No cell centre holding a sample is nearer to this cell's centre than o's; the point
+        # is off its centre, a sample off its centre by half a diagonal at most, and a
+        # boundary point a quarter cell off some sample.
+        centres = math.hypot((col - o_col) * step, (row - o_row) * step)
+        off_centre = math.hypot(x - (col + 0.5) * step, y - (row + 0.5) * step)
+        lower = centres - off_centre - (math.sqrt(0.5) + 0.25) * step
+        lower = min(lower * (1 - 1e-9), edge)
+        upper = math.hypot(lon - self._sample_x[k], lat - self._sample_y[k])
+        upper = upper * (1 + 1e-9) + _SLACK_DEG
+        return lower, upper, edge
+
+    def none_within(self, lat: float, lon: float, within_km: float) -> bool:
+        """Whether :meth:`nearest` surely finds nothing within ``within_km``."""
+        cos_lat = max(math.cos(math.radians(lat)), 0.01)
+        reach = self._reach(lat, lon)
+        return reach is not None and reach[0] > within_km / (111.0 * cos_lat) + 0.01
+
+    def _search_radius(
+        self, lat: float, reach: tuple[float, float, float], reach_deg: float
+    ) -> float | None:
+        """How far to gather pieces (the widest window ``d / cos(lat)``), or ``None``."""
+        cos_lat = max(math.cos(math.radians(lat)), 0.01)
+        radius = min(reach[1], reach_deg) / cos_lat + 1e-9
+        if radius > _MAX_SEARCH_DEG or abs(lat) + radius >= 89.0:
+            return None
+        if radius + _RASTER_STEP / 2 >= reach[2]:
+            return None  # the bucket index only holds the raster's part of the boundary
+        return radius
+
+    def _gather(self, lat: float, lon: float, radius: float) -> Any:
+        """The pieces (tree order, possibly repeated) with a sample within ``radius``."""
+        step = 2 * _RASTER_STEP
+        reach = radius + _RASTER_STEP / 4 + _SLACK_DEG
+        bucket_cols = (self._cols + 1) // 2
+        c0 = max(math.floor((lon - reach - self._west) / step), 0)
+        c1 = min(math.floor((lon + reach - self._west) / step), bucket_cols - 1)
+        r0 = max(math.floor((lat - reach - self._south) / step), 0)
+        r1 = min(math.floor((lat + reach - self._south) / step), (self._rows + 1) // 2 - 1)
+        offsets, entries = self._offsets, self._entries
+        parts = [
+            entries[offsets[r * bucket_cols + c0] : offsets[r * bucket_cols + c1 + 1]]
+            for r in range(r0, r1 + 1)
+        ]
+        return np.concatenate(parts) if parts else entries[:0]
+
+    def _box_bounds(self, found: Any, here: Any) -> tuple[Any, Any, float]:
+        """Per piece the squared box gaps (x, y) from ``here`` and an upper bound on the
+        least planar distance (to the nearest middle vertex)."""
+        box = self._box.take(found, axis=0)
+        gap = np.abs(box[:, :2] - here) - box[:, 2:]
+        np.maximum(gap, 0.0, out=gap)
+        gap *= gap
+        to_middle = np.abs(self._middle.take(found) - complex(here[0], here[1]))
+        above = float(to_middle[to_middle.argmin()]) * (1 + 1e-9) + _SLACK_DEG
+        return gap[:, 0], gap[:, 1], above
+
+    def search(self, lat: float, lon: float, within_km: float) -> _Search | None:
+        """The pieces around the point that a nearest lookup needs, or ``None`` where the
+        table cannot help (the tree must answer)."""
+        cos_lat = max(math.cos(math.radians(lat)), 0.01)
+        reach_deg = within_km / (111.0 * cos_lat) + 0.01
+        reach = self._reach(lat, lon)
+        if reach is None:
+            return None
+        if reach[0] > reach_deg:
+            return _Search(lat, lon, cos_lat, reach_deg, 0.0, None, None, None, math.inf)
+        radius = self._search_radius(lat, reach, reach_deg)
+        if radius is None:
+            return None
+        found = self._gather(lat, lon, radius)
+        if len(found) == 0:
+            return _Search(lat, lon, cos_lat, reach_deg, radius, None, None, None, math.inf)
+        gap_x, gap_y, above = self._box_bounds(found, np.array((lon, lat)))
+        return _Search(lat, lon, cos_lat, reach_deg, radius, found, gap_x, gap_y, above)
+
+    def nearest(self, search: _Search) -> tuple[int, float, float, float]:
+        """What :meth:`_Nearest.nearest_reference` answers, from a :meth:`search`."""
+        lat, lon, cos_lat, reach_deg, radius, found, gap_x, gap_y, above = search
+        if found is None:
+            return _NONE_WITHIN
+        below = gap_x + gap_y  # squared lower bound on each piece's planar distance
+        near = sorted(set(found[below <= above * above].tolist()))
+        rows, offsets, gaps = self._segment_gaps(near, complex(lon, lat))
+        nearest = self._least(lon, lat, near, rows, gaps)
+        if nearest is None or nearest[0] > reach_deg:
+            return _NONE_WITHIN
+        d0, piece0, seg_a, seg_b = nearest
+        window = d0 / cos_lat + 1e-9
+        foot_x, foot_y = _segment_foot(lon, lat, seg_a, seg_b)
+        answer0 = (int(self._owners[piece0]), _km_one(lat, lon, foot_y, foot_x), foot_y, foot_x)
+        per_degree, squeeze = self._km_per_degree(lat, radius)
+        limit_km = answer0[1] * (1 + 1e-9) / per_degree + _SLACK_DEG
+        limit_window = window * (1 + 1e-9) + _SLACK_DEG
+        rivals = sorted(
+            set(
+                found[
+                    (below <= limit_window * limit_window)
+                    & (gap_y + squeeze * gap_x <= limit_km * limit_km)
+                ].tolist()
+            )
+        )
+        if rivals == [piece0]:
+            return answer0
+        return self._closest_rival(
+            lat,
+            lon,
+            rivals,
+            near=(near, rows, offsets, gaps),
+            window=window,
+            known=(piece0, seg_a, seg_b, answer0),
+            bound=(squeeze, limit_km * limit_km),
+        )
+
+    @staticmethod
+    def _km_per_degree(lat: float, radius: float) -> tuple[float, float]:
+        """(k, s): within ``radius`` degrees of ``lat``, great-circle km >= k·sqrt(dy² + s·dx²)
+        for offsets (dx, dy) in degrees (sin u >= u (1 - u²/6), asin v >= v, and cos of the
+        far latitude for the second factor)."""
+        half_span = math.radians(radius) / 2
+        per_degree = _EARTH_RADIUS_KM * math.pi / 180 * (1 - half_span * half_span / 6)
+        squeeze = math.cos(math.radians(lat)) * math.cos(math.radians(abs(lat) + radius))
+        return per_degree * (1 - 1e-9), squeeze * (1 - 1e-9)
+
+    def coast(self, search: _Search) -> tuple[float, float, Any] | None:
+        """Bounds on what :meth:`nearest` answers, without its per-segment work:
+        ``(low, high, owners)`` with ``low <= km <= high`` and the owner among ``owners``
+        (never -1), or ``None`` when a piece may not be within reach."""
+        found, gap_x, gap_y, above = search.found, search.gap_x, search.gap_y, search.above
+        if found is None or above > search.reach_deg:
+            return None
+        # The winner's foot is within d <= above (planar) of the point: sin u <= u and
+        # asin v <= v / sqrt(1 - v²) bound its km from above.
+        half = math.radians(above) / 2
+        high = 2 * _EARTH_RADIUS_KM * half / math.sqrt(1 - half * half) * (1 + 1e-9)
+        per_degree, squeeze = self._km_per_degree(search.lat, search.radius)
+        low_km = gap_y + squeeze * gap_x  # squared, in degrees: km >= per_degree·sqrt(this)
+        limit_km = high / per_degree + _SLACK_DEG
+        low = per_degree * math.sqrt(float(low_km[low_km.argmin()])) * (1 - 1e-9)
+        return low, high, self._owners.take(found[low_km <= limit_km * limit_km])
+
+    def _segment_gaps(self, pieces: list[int], here: complex) -> tuple[Any, Any, Any]:
+        """Per piece: its vertex row, and per segment ``here`` minus the (approximate) foot
+        point and its length (the approximate distance)."""
+        rows = self._verts.take(pieces, axis=0)
+        start = rows[:, :-1]
+        step = rows[:, 1:] - start
+        offset = here - start
+        along = (offset * step.conjugate()).real / self._len2.take(pieces, axis=0)
+        np.maximum(along, 0.0, out=along)
+        np.minimum(along, 1.0, out=along)
+        offset -= along * step
+        return rows, offset, np.abs(offset)
+
+    def _least(
+        self, lon: float, lat: float, pieces: list[int], rows: Any, gaps: Any
+    ) -> tuple[float, int, complex, complex] | None:
+        """The exact least planar distance over ``pieces``, and the first piece (in ``pieces``
+        order) and its first segment (A, B) at that distance: GEOS's nearest segment."""
+        if not pieces:
+            return None
+        limit = float(gaps.flat[int(gaps.argmin())]) + 2 * _SLACK_DEG
+        best: tuple[float, int, complex, complex] | None = None
+        width = _PIECE_VERTICES - 1
+        for flat in np.flatnonzero(gaps <= limit).tolist():
+            k, j = divmod(flat, width)
+            if j >= self._segments[pieces[k]]:
+                continue
+            a, b = rows[k, j].item(), rows[k, j + 1].item()
+            distance = _segment_distance(lon, lat, a, b)
+            if best is None or distance < best[0]:
+                best = (distance, pieces[k], a, b)
+        return best
+
+    def _closest_rival(
+        self,
+        lat: float,
+        lon: float,
+        rivals: list[int],
+        *,
+        near: tuple[list[int], Any, Any, Any],
+        window: float,
+        known: tuple[int, complex, complex, tuple[int, float, float, float]],
+        bound: tuple[float, float],
+    ) -> tuple[int, float, float, float]:
+        """Among ``rivals`` (tree order) within ``window``, the first of least km.
+
+        ``near`` holds the pieces already measured (:meth:`_segment_gaps`); ``known`` the
+        nearest piece, its nearest segment (A, B) and its answer; ``bound`` (squeeze, limit)
+        the km lower bound: a foot offset (dx, dy) can match ``known`` only if
+        dy² + squeeze·dx² <= limit.
+        """
+        pieces, rows, offsets, gaps = near
+        row_of = {piece: k for k, piece in enumerate(pieces)}
+        missing = [piece for piece in rivals if piece not in row_of]
+        if missing:
+            more = self._segment_gaps(missing, complex(lon, lat))
+            for piece in missing:
+                row_of[piece] = len(row_of)
+            rows = np.concatenate((rows, more[0]))
+            offsets = np.concatenate((offsets, more[1]))
+            gaps = np.concatenate((gaps, more[2]))
+        picked = [row_of[piece] for piece in rivals]
+        rival_gaps = gaps.take(picked, axis=0)
+        rival_offsets = offsets.take(picked, axis=0)
+        squeeze, limit = bound
+        weighted = rival_offsets.imag * rival_offsets.imag
+        weighted += squeeze * (rival_offsets.real * rival_offsets.real)
+        weighted[rival_gaps > window + _SLACK_DEG] = np.inf
+        hopeful = np.flatnonzero(weighted.min(axis=1) <= limit).tolist()
+        known_piece, known_a, known_b, known_answer = known
+        if len(hopeful) == 1 and rivals[hopeful[0]] == known_piece:
+            return known_answer  # the usual case: no other piece comes close in km
+        best: tuple[int, float, float, float] | None = None
+        width = _PIECE_VERTICES - 1
+        for k in hopeful:
+            piece = rivals[k]
+            row_gaps = rival_gaps[k]
+            row = rows[picked[k]]
+            first: tuple[float, complex, complex] | None = None
+            limit_gap = float(row_gaps[int(row_gaps.argmin())]) + 2 * _SLACK_DEG
+            for j in np.flatnonzero(row_gaps <= limit_gap).tolist():
+                if j >= min(self._segments[piece], width):
+                    continue
+                a, b = row[j].item(), row[j + 1].item()
+                distance = _segment_distance(lon, lat, a, b)
+                if first is None or distance < first[0]:
+                    first = (distance, a, b)
+            if first is None or first[0] > window:
+                continue
+            if _envelope_distance(lon, lat, self._bounds[piece].tolist()) > window:
+                continue
+            _, a, b = first
+            foot_x, foot_y = _segment_foot(lon, lat, a, b)
+            same = a == known_a and b == known_b
+            km = known_answer[1] if same else _km_one(lat, lon, foot_y, foot_x)
+            if best is None or km < best[1]:
+                best = (int(self._owners[piece]), km, foot_y, foot_x)
+        if best is None:  # cannot happen: the nearest piece is always a hopeful rival
+            raise AssertionError("no piece within the window")
+        return best
+
+
 class _Nearest:
-    """Nearest polygon of a set in great-circle km, through an STRtree of boundary pieces."""
+    """Nearest polygon of a set in great-circle km, through an STRtree of boundary pieces.
 
-    __slots__ = ("_owners", "_pieces", "_tree")
+    With a ``region``, lookups there go through a :class:`_PieceTable` (the same answers,
+    several times faster); elsewhere, and where the table declines, through the tree.
+    """
 
-    def __init__(self, geoms: Any) -> None:
+    __slots__ = ("_owners", "_pieces", "_table", "_tree")
+
+    def __init__(self, geoms: Any, region: tuple[float, float, float, float] | None = None) -> None:
         self._pieces, self._owners = _boundary_pieces(geoms)
         self._tree = shapely.STRtree(self._pieces)
+        self._table = (
+            _PieceTable(self._pieces, self._owners, self._tree, region) if region else None
+        )
 
-    def nearest(self, lat: float, lon: float, within_km: float) -> tuple[int, float, float, float]:
+    def nearest(
+        self, lat: float, lon: float, within_km: float, search: _Search | None = None
+    ) -> tuple[int, float, float, float]:
         """(index, km, lat, lon of the nearest point), index -1 when none is within reach.
 
         Only for points outside every polygon of the set (inside, the distance is 0).
+        ``search``: this point's :meth:`search`, when the caller already has it.
         """
+        if search is None:
+            search = self.search(lat, lon, within_km)
+        if search is not None and self._table is not None:
+            return self._table.nearest(search)
+        return self.nearest_reference(lat, lon, within_km)
+
+    def search(self, lat: float, lon: float, within_km: float) -> _Search | None:
+        """The table's search around the point, or ``None`` where only the tree can answer."""
+        return None if self._table is None else self._table.search(lat, lon, within_km)
+
+    def coast(self, search: _Search) -> tuple[float, float, Any] | None:
+        """Bounds on :meth:`nearest` without its exact work: ``(low, high, owners)`` with
+        ``low <= km <= high`` and the index among ``owners`` (never -1); ``None`` when they
+        are not to be had cheaply."""
+        return None if self._table is None else self._table.coast(search)
+
+    def none_within(self, lat: float, lon: float, within_km: float) -> bool:
+        """Whether :meth:`nearest` surely answers -1 (nothing within ``within_km``)."""
+        return self._table is not None and self._table.none_within(lat, lon, within_km)
+
+    def nearest_reference(
+        self, lat: float, lon: float, within_km: float
+    ) -> tuple[int, float, float, float]:
+        """:meth:`nearest` straight through the STRtree: the definition the table follows."""
         point = shapely.Point(lon, lat)
         cos_lat = max(math.cos(math.radians(lat)), 0.01)
         reach_deg = within_km / (111.0 * cos_lat) + 0.01
@@ -247,7 +781,7 @@ class _Nearest:
             point, max_distance=reach_deg, return_distance=True, all_matches=False
         )
         if len(hits) == 0:
-            return -1, math.inf, math.nan, math.nan
+            return _NONE_WITHIN
         window = float(dists[0]) / cos_lat + 1e-9
         candidates = self._tree.query(point, predicate="dwithin", distance=window)
         lines = shapely.shortest_line(self._pieces[candidates], point)
@@ -283,6 +817,7 @@ class Gazetteer:
         "_provinces",
         "_settings",
         "_tree",
+        "_turkish_sea",
     )
 
     def __init__(self, data: BoundaryData, settings: RoutingSettings | None = None) -> None:
@@ -297,8 +832,11 @@ class Gazetteer:
         shapely.prepare(self._foreign)
         self._foreign_tree = shapely.STRtree(self._foreign)
         shapely.prepare(data.outline)
-        self._district_nearest = _Nearest(self._districts)
-        self._foreign_nearest = _Nearest(self._foreign)
+        west, south, east, north = shapely.total_bounds(self._districts).tolist()
+        margin = _RASTER_MARGIN_DEG
+        region = (west - margin, south - margin, east + margin, north + margin)
+        self._district_nearest = _Nearest(self._districts, region)
+        self._foreign_nearest = _Nearest(self._foreign, region)
         grid = data.grid
         if grid is not None:
             self._cells: npt.NDArray[np.int32] | None = grid.cells
@@ -325,6 +863,16 @@ class Gazetteer:
             DistrictRef(code=c, name=n)
             for c, n in zip(data.district_code, data.district_name, strict=True)
         )
+        # One immutable result per province for points in Turkish waters.
+        self._turkish_sea = {
+            plate: LocateResult(
+                in_service_area=True,
+                at_sea=True,
+                nearest_province=ref,
+                ground=Ground.COAST_GUARD,
+            )
+            for plate, ref in self._province_refs.items()
+        }
         # One immutable result per (district, ground) for points on land.
         self._land = tuple(
             {
@@ -404,34 +952,67 @@ class Gazetteer:
             return LocateResult(in_service_area=False, at_sea=False, foreign_country=country)
         settings = self._settings
         snap_km = max(radius or 0.0, settings.snap_tolerance_m) / 1000.0
-        in_outline = bool(shapely.intersects_xy(self._data.outline, lon, lat))
-        reach = max(snap_km, settings.sea_reach_km, settings.outline_snap_km if in_outline else 0)
-        index, km, near_lat, near_lon = self._district_nearest.nearest(lat, lon, reach)
-        if index >= 0 and (km <= snap_km or (in_outline and km <= settings.outline_snap_km)):
-            province = self._province_refs[int(self._district_plate[index])]
-            return LocateResult(
-                in_service_area=True,
-                at_sea=False,
-                province=province,
-                district=self._district_refs[index],
-                nearest_province=province,
-                snapped_km=round(km, 3),
-                ground=self._data.ground.ground_at(near_lat, near_lon),
-            )
+        outline_km = settings.outline_snap_km
+        # Whether the point is in the outline matters only when land is within outline_km
+        # (and for the reach when outline_km is the largest): tested only then.
+        in_outline: bool | None = None
+        reach = max(snap_km, settings.sea_reach_km)
+        if outline_km > reach:
+            in_outline = self._in_outline(lat, lon)
+            reach = outline_km if in_outline else reach
+        search = self._district_nearest.search(lat, lon, reach)
+        coast = None if search is None else self._district_nearest.coast(search)
+        if coast is not None:
+            low, high, owners = coast
+            plates = self._district_plate.take(owners)
+            if (
+                low > snap_km
+                and high <= settings.sea_reach_km
+                and plates.min() == plates.max()
+                and (low > outline_km or not self._in_outline(lat, lon))
+                and self._foreign_nearest.none_within(lat, lon, high)
+            ):
+                return self._turkish_sea[int(plates[0])]
+        index, km, near_lat, near_lon = self._district_nearest.nearest(lat, lon, reach, search)
+        if index >= 0 and (
+            km <= snap_km or (km <= outline_km and (in_outline or self._in_outline(lat, lon)))
+        ):
+            return self._snapped(index, km, near_lat, near_lon)
         if index < 0 or km > settings.sea_reach_km:
-            return LocateResult(in_service_area=False, at_sea=True)
-        nearest = self._province_refs[int(self._district_plate[index])]
+            return _OPEN_SEA
+        if self._foreign_nearest.none_within(lat, lon, km):
+            return self._turkish_sea[int(self._district_plate[index])]
         foreign_index, foreign_km, _, _ = self._foreign_nearest.nearest(lat, lon, km)
-        if foreign_index >= 0 and foreign_km < km:
-            return LocateResult(
-                in_service_area=False,
-                at_sea=True,
-                nearest_province=nearest,
-                foreign_country=self._data.foreign_name[foreign_index],
-            )
+        return self._at_sea(index, foreign_index if foreign_km < km else -1)
+
+    def _snapped(self, index: int, km: float, near_lat: float, near_lon: float) -> LocateResult:
+        """District ``index``, reached ``km`` away at (near_lat, near_lon)."""
+        province = self._province_refs[int(self._district_plate[index])]
         return LocateResult(
-            in_service_area=True, at_sea=True, nearest_province=nearest, ground=Ground.COAST_GUARD
+            in_service_area=True,
+            at_sea=False,
+            province=province,
+            district=self._district_refs[index],
+            nearest_province=province,
+            snapped_km=round(km, 3),
+            ground=self._data.ground.ground_at(near_lat, near_lon),
         )
+
+    def _at_sea(self, index: int, foreign_index: int) -> LocateResult:
+        """At sea off district ``index``; abroad if ``foreign_index`` (>= 0) is nearer land."""
+        plate = int(self._district_plate[index])
+        if foreign_index < 0:
+            return self._turkish_sea[plate]
+        return LocateResult(
+            in_service_area=False,
+            at_sea=True,
+            nearest_province=self._province_refs[plate],
+            foreign_country=self._data.foreign_name[foreign_index],
+        )
+
+    def _in_outline(self, lat: float, lon: float) -> bool:
+        """Whether the point is inside Natural Earth's outline of Türkiye."""
+        return bool(shapely.intersects_xy(self._data.outline, lon, lat))
 
     # --- bulk lookup (analytics) ------------------------------------------------------------
 
