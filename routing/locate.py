@@ -234,7 +234,7 @@ _OPEN_SEA = LocateResult(in_service_area=False, at_sea=True)
 #: What a nearest lookup answers when nothing is within reach.
 _NONE_WITHIN = (-1, math.inf, math.nan, math.nan)
 
-#: Cell size (degrees) of :class:`_PieceTable`'s raster of distances to the boundaries.
+#: Cell size (degrees) of :class:`_PieceTable`'s raster of nearest boundary samples.
 _RASTER_STEP = 1.0 / 64.0
 #: The raster covers the districts' bounding box widened by this much (degrees).
 _RASTER_MARGIN_DEG = 0.5
@@ -349,6 +349,8 @@ class _PieceTable:
     __slots__ = (
         "_bounds",
         "_box",
+        "_clear",
+        "_clear_points",
         "_cols",
         "_entries",
         "_len2",
@@ -362,18 +364,38 @@ class _PieceTable:
         "_sample_y",
         "_segments",
         "_south",
+        "_step",
         "_usable",
         "_verts",
         "_west",
     )
 
     def __init__(
-        self, pieces: Any, owners: Any, tree: Any, region: tuple[float, float, float, float]
+        self,
+        pieces: Any,
+        owners: Any,
+        tree: Any,
+        region: tuple[float, float, float, float],
+        *,
+        step: float = _RASTER_STEP,
+        clear: bool = False,
     ) -> None:
-        """Index ``pieces`` (linestrings of at most 32 vertices) over ``region`` (w, s, e, n)."""
+        """Index ``pieces`` (linestrings of at most 32 vertices) over ``region`` (w, s, e, n)
+        with a raster of ``step`` degrees; with ``clear``, also label the raster's regions
+        that no boundary crosses."""
         # Tree order: the order in which every STRtree query lists the pieces it finds.
         order = tree.query(shapely.box(*shapely.total_bounds(pieces)))
         self._usable = len(order) == len(pieces)
+        # Only pieces reaching into the region: lookups leave the table before needing others.
+        west, south, east, north = region
+        bounds = shapely.bounds(pieces[order])
+        inside = (
+            (bounds[:, 0] <= east)
+            & (bounds[:, 2] >= west)
+            & (bounds[:, 1] <= north)
+            & (bounds[:, 3] >= south)
+        )
+        order, bounds = order[inside], bounds[inside]
         pieces = pieces[order]
         self._owners = owners[order]
         count = len(pieces)
@@ -383,9 +405,9 @@ class _PieceTable:
         verts = np.full((count, _PIECE_VERTICES), _FAR, dtype=np.complex128)
         verts.real[index, slot] = coords[:, 0]
         verts.imag[index, slot] = coords[:, 1]
-        step = verts[:, 1:] - verts[:, :-1]
-        len2 = step.real * step.real + step.imag * step.imag
-        del step
+        edges = verts[:, 1:] - verts[:, :-1]
+        len2 = edges.real * edges.real + edges.imag * edges.imag
+        del edges
         real = np.arange(_PIECE_VERTICES - 1) < (sizes - 1)[:, None]
         # A padding slot projects to its start (t = 0): the piece's last vertex, or far away.
         len2[~real] = np.inf
@@ -394,7 +416,6 @@ class _PieceTable:
         self._len2 = len2
         self._segments: list[int] = (sizes - 1).tolist()
         self._middle = verts[np.arange(count), (sizes - 1) // 2]
-        bounds = shapely.bounds(pieces)
         self._bounds = bounds
         # Centre x, y and half-widths x, y, the latter a hair wide so that gaps computed from
         # them never exceed the true gaps.
@@ -406,25 +427,30 @@ class _PieceTable:
                 (bounds[:, 3] - bounds[:, 1]) / 2 + _SLACK_DEG,
             )
         )
-        west, south, east, north = region
         self._west, self._south = west, south
-        self._cols = math.ceil((east - west) / _RASTER_STEP)
-        self._rows = math.ceil((north - south) / _RASTER_STEP)
+        self._step = step
+        self._cols = math.ceil((east - west) / step)
+        self._rows = math.ceil((north - south) / step)
         cell, piece, point = self._samples(coords, index)
         self._nearest_sample(cell, point)
+        self._clear, self._clear_points = self._clear_regions(cell) if clear else (array("i"), [])
         # Bucket index: 2 x 2 raster cells per bucket, the pieces sampled in each (tree order).
         bucket_cols = (self._cols + 1) // 2
         bucket = (cell // self._cols // 2) * bucket_cols + (cell % self._cols) // 2
-        pairs = np.unique(bucket * count + piece)
+        key = bucket * count + piece
+        repeat = np.zeros(len(key), dtype=bool)
+        repeat[1:] = key[1:] == key[:-1]  # a piece's samples come in order: most repeat
+        pairs = np.unique(key[~repeat])
         self._entries = (pairs % count).astype(np.int32)
         buckets = bucket_cols * ((self._rows + 1) // 2)
-        self._offsets = np.searchsorted(pairs // count, np.arange(buckets + 1)).astype(np.int64)
+        per_bucket = np.bincount(pairs // count, minlength=buckets)
+        self._offsets = np.concatenate(([0], np.cumsum(per_bucket)))
 
     def _samples(self, coords: Any, index: Any) -> tuple[Any, Any, Any]:
         """Raster cell, piece and position (lon + i·lat) of boundary samples: every vertex,
         and every half cell along longer segments (every boundary point is within a quarter
         cell of a sample)."""
-        step = _RASTER_STEP
+        step = self._step
         west, south = self._west, self._south
         east, north = west + self._cols * step, south + self._rows * step
         x0, y0 = coords[:-1, 0], coords[:-1, 1]
@@ -452,30 +478,72 @@ class _PieceTable:
         point = xs[inside] + 1j * ys[inside]
         return cell, piece[inside].astype(np.int64), point
 
+    def _clear_regions(self, cell: Any) -> tuple[array[int], list[tuple[float, float]]]:
+        """Label (1, 2, ...) the connected raster regions that no boundary crosses, with a
+        point (lat, lon) in each; 0 where a boundary may pass.
+
+        A boundary point is within a quarter cell of a sample, so it lies in a cell next to
+        (or holding) a sample; cells clear of samples all around, joined edge to edge, are
+        then on one side of every boundary. The raster's rim is never clear (beyond it the
+        boundary is not sampled).
+        """
+        step = self._step
+        occupied = np.zeros(self._rows * self._cols, dtype=bool)
+        occupied[cell] = True
+        near = ndimage.binary_dilation(
+            occupied.reshape(self._rows, self._cols), structure=np.ones((3, 3), dtype=bool)
+        )
+        near[0, :] = near[-1, :] = near[:, 0] = near[:, -1] = True
+        labels, _ = ndimage.label(~near)
+        points: list[tuple[float, float]] = []
+        for label, box in enumerate(ndimage.find_objects(labels), start=1):
+            rows, cols = np.nonzero(labels[box] == label)
+            row, col = box[0].start + int(rows[0]), box[1].start + int(cols[0])
+            points.append((self._south + (row + 0.5) * step, self._west + (col + 0.5) * step))
+        return array("i", labels.astype(np.int32).ravel().tobytes()), points
+
+    def clear_region(self, lat: float, lon: float) -> int:
+        """The clear region (see :meth:`_clear_regions`) holding the point, or 0."""
+        step = self._step
+        col = math.floor((lon - self._west) / step)
+        row = math.floor((lat - self._south) / step)
+        if not (self._clear and 0 <= col < self._cols and 0 <= row < self._rows):
+            return 0
+        return self._clear[row * self._cols + col]
+
+    @property
+    def clear_points(self) -> list[tuple[float, float]]:
+        """A point (lat, lon) in each clear region, region 1 first."""
+        return self._clear_points
+
     def _nearest_sample(self, cell: Any, point: Any) -> None:
         """For every raster cell, one sample in the nearest cell (centre to centre) that has
         one: its position and that cell (the raster's bounds on boundary distance)."""
-        occupied, first = np.unique(cell, return_index=True)
+        first_of = np.full(self._rows * self._cols, -1, dtype=np.int64)
+        first_of[cell[::-1]] = np.arange(len(cell) - 1, -1, -1)  # the first sample wins
+        occupied = np.flatnonzero(first_of >= 0)
+        first = first_of[occupied]
         # Plain arrays: single items read from them far faster than from numpy arrays.
         self._sample_x = array("d", point[first].real.tolist())
         self._sample_y = array("d", point[first].imag.tolist())
-        self._sample_cell = array("l", occupied.tolist())
+        self._sample_cell = array("i", occupied.astype(np.int32).tobytes())
         if len(occupied) == 0:
             self._usable = False
-            self._nearest = array("l")
+            self._nearest = array("i")
             return
         empty = np.ones(self._rows * self._cols, dtype=bool)
         empty[occupied] = False
         where = ndimage.distance_transform_edt(
             empty.reshape(self._rows, self._cols), return_distances=False, return_indices=True
         )
-        flat = np.asarray(where[0], dtype=np.int64) * self._cols + where[1]
-        self._nearest = array("l", np.searchsorted(occupied, flat.ravel()).tobytes())
+        number = np.zeros(self._rows * self._cols, dtype=np.int32)
+        number[occupied] = np.arange(len(occupied), dtype=np.int32)
+        self._nearest = array("i", number[where[0] * self._cols + where[1]].tobytes())
 
     def _reach(self, lat: float, lon: float) -> tuple[float, float, float] | None:
         """(lower, upper) bounds on the planar distance to the boundary, from the raster, and
         the distance to the raster's edge; ``None`` off the raster."""
-        step = _RASTER_STEP
+        step = self._step
         x, y = lon - self._west, lat - self._south
         col, row = math.floor(x / step), math.floor(y / step)
         if not (self._usable and 0 <= col < self._cols and 0 <= row < self._rows):
@@ -509,14 +577,14 @@ class _PieceTable:
         radius = min(reach[1], reach_deg) / cos_lat + 1e-9
         if radius > _MAX_SEARCH_DEG or abs(lat) + radius >= 89.0:
             return None
-        if radius + _RASTER_STEP / 2 >= reach[2]:
+        if radius + self._step / 2 >= reach[2]:
             return None  # the bucket index only holds the raster's part of the boundary
         return radius
 
     def _gather(self, lat: float, lon: float, radius: float) -> Any:
         """The pieces (tree order, possibly repeated) with a sample within ``radius``."""
-        step = 2 * _RASTER_STEP
-        reach = radius + _RASTER_STEP / 4 + _SLACK_DEG
+        step = 2 * self._step
+        reach = radius + self._step / 4 + _SLACK_DEG
         bucket_cols = (self._cols + 1) // 2
         c0 = max(math.floor((lon - reach - self._west) / step), 0)
         c1 = min(math.floor((lon + reach - self._west) / step), bucket_cols - 1)
@@ -735,11 +803,20 @@ class _Nearest:
 
     __slots__ = ("_owners", "_pieces", "_table", "_tree")
 
-    def __init__(self, geoms: Any, region: tuple[float, float, float, float] | None = None) -> None:
+    def __init__(
+        self,
+        geoms: Any,
+        region: tuple[float, float, float, float] | None = None,
+        *,
+        step: float = _RASTER_STEP,
+        clear: bool = False,
+    ) -> None:
         self._pieces, self._owners = _boundary_pieces(geoms)
         self._tree = shapely.STRtree(self._pieces)
         self._table = (
-            _PieceTable(self._pieces, self._owners, self._tree, region) if region else None
+            _PieceTable(self._pieces, self._owners, self._tree, region, step=step, clear=clear)
+            if region
+            else None
         )
 
     def nearest(
@@ -769,6 +846,17 @@ class _Nearest:
     def none_within(self, lat: float, lon: float, within_km: float) -> bool:
         """Whether :meth:`nearest` surely answers -1 (nothing within ``within_km``)."""
         return self._table is not None and self._table.none_within(lat, lon, within_km)
+
+    def clear_region(self, lat: float, lon: float) -> int:
+        """A region (1, 2, ...) no boundary crosses that holds the point, or 0 (see
+        :meth:`_PieceTable.clear_region`): every point of a region is inside the same
+        polygons."""
+        return 0 if self._table is None else self._table.clear_region(lat, lon)
+
+    @property
+    def clear_points(self) -> list[tuple[float, float]]:
+        """A point (lat, lon) in each clear region, region 1 first."""
+        return [] if self._table is None else self._table.clear_points
 
     def nearest_reference(
         self, lat: float, lon: float, within_km: float
@@ -805,6 +893,7 @@ class Gazetteer:
         "_districts",
         "_foreign",
         "_foreign_nearest",
+        "_foreign_regions",
         "_foreign_tree",
         "_grid_nx",
         "_grid_ny",
@@ -836,7 +925,13 @@ class Gazetteer:
         margin = _RASTER_MARGIN_DEG
         region = (west - margin, south - margin, east + margin, north + margin)
         self._district_nearest = _Nearest(self._districts, region)
-        self._foreign_nearest = _Nearest(self._foreign, region)
+        # Foreign land is mostly far: a coarser raster serves (and builds faster).
+        self._foreign_nearest = _Nearest(self._foreign, region, step=2 * _RASTER_STEP, clear=True)
+        # Whose land each region clear of foreign boundaries is (inside the same polygons
+        # all over, so one point tells).
+        self._foreign_regions = [
+            self._foreign_at_tree(lat, lon) for lat, lon in self._foreign_nearest.clear_points
+        ]
         grid = data.grid
         if grid is not None:
             self._cells: npt.NDArray[np.int32] | None = grid.cells
@@ -940,6 +1035,13 @@ class Gazetteer:
         return -1
 
     def _foreign_at(self, lat: float, lon: float) -> str | None:
+        region = self._foreign_nearest.clear_region(lat, lon)
+        if region:
+            return self._foreign_regions[region - 1]
+        return self._foreign_at_tree(lat, lon)
+
+    def _foreign_at_tree(self, lat: float, lon: float) -> str | None:
+        """The first neighbour (in tree order) whose land holds the point, or ``None``."""
         for k in self._foreign_tree.query(shapely.Point(lon, lat)):
             if shapely.intersects_xy(self._foreign[k], lon, lat):
                 name: str = self._data.foreign_name[k]

@@ -67,7 +67,7 @@ def reference_locate(
     district = gazetteer._district_at(lat, lon)
     if district >= 0:
         return gazetteer._land[district][gazetteer._data.ground.ground_at(lat, lon)]
-    country = gazetteer._foreign_at(lat, lon)
+    country = gazetteer._foreign_at_tree(lat, lon)
     if country is not None:
         return LocateResult(in_service_area=False, at_sea=False, foreign_country=country)
     settings_ = gazetteer._settings
