@@ -236,6 +236,8 @@ _NONE_WITHIN = (-1, math.inf, math.nan, math.nan)
 
 #: Cell size (degrees) of :class:`_PieceTable`'s raster of nearest boundary samples.
 _RASTER_STEP = 1.0 / 64.0
+#: Largest raster built (cells); Türkiye's takes 0.6 million.
+_RASTER_MAX_CELLS = 4_000_000
 #: The raster covers the districts' bounding box widened by this much (degrees).
 _RASTER_MARGIN_DEG = 0.5
 #: Lookups needing a wider search box (degrees) go to the STRtree instead.
@@ -902,6 +904,7 @@ class Gazetteer:
         "_grid_west",
         "_land",
         "_offsets",
+        "_plate_of",
         "_province_refs",
         "_provinces",
         "_settings",
@@ -917,13 +920,22 @@ class Gazetteer:
         shapely.prepare(self._districts)
         self._tree = shapely.STRtree(self._districts)
         self._district_plate = data.district_plate
+        self._plate_of: list[int] = data.district_plate.tolist()
         self._foreign = data.foreign_geoms
         shapely.prepare(self._foreign)
         self._foreign_tree = shapely.STRtree(self._foreign)
         shapely.prepare(data.outline)
         west, south, east, north = shapely.total_bounds(self._districts).tolist()
         margin = _RASTER_MARGIN_DEG
-        region = (west - margin, south - margin, east + margin, north + margin)
+        region: tuple[float, float, float, float] | None = (
+            west - margin,
+            south - margin,
+            east + margin,
+            north + margin,
+        )
+        cells = (east - west + 2 * margin) * (north - south + 2 * margin) / _RASTER_STEP**2
+        if not cells <= _RASTER_MAX_CELLS:  # a continent's districts: the tree alone
+            region = None
         self._district_nearest = _Nearest(self._districts, region)
         # Foreign land is mostly far: a coarser raster serves (and builds faster).
         self._foreign_nearest = _Nearest(self._foreign, region, step=2 * _RASTER_STEP, clear=True)
@@ -1066,15 +1078,15 @@ class Gazetteer:
         coast = None if search is None else self._district_nearest.coast(search)
         if coast is not None:
             low, high, owners = coast
-            plates = self._district_plate.take(owners)
+            plates = {self._plate_of[owner] for owner in owners.tolist()}
             if (
                 low > snap_km
                 and high <= settings.sea_reach_km
-                and plates.min() == plates.max()
+                and len(plates) == 1
                 and (low > outline_km or not self._in_outline(lat, lon))
                 and self._foreign_nearest.none_within(lat, lon, high)
             ):
-                return self._turkish_sea[int(plates[0])]
+                return self._turkish_sea[plates.pop()]
         index, km, near_lat, near_lon = self._district_nearest.nearest(lat, lon, reach, search)
         if index >= 0 and (
             km <= snap_km or (km <= outline_km and (in_outline or self._in_outline(lat, lon)))

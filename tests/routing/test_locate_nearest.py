@@ -25,6 +25,7 @@ from routing.locate import (
     LocateResult,
     _haversine_km,
     _km_one,
+    _Nearest,
     _segment_distance,
     _segment_foot,
     check_coordinates,
@@ -199,6 +200,47 @@ def test_coast_bounds_contain_the_answer(
         assert index in owners.tolist(), (lat, lon, index)
         checked += 1
     assert checked >= 0.9 * (len(near_places) + len(sea_band))
+
+
+def test_grid_of_squares_ties_match_the_tree() -> None:
+    """Squares sharing edges and corners make exact ties everywhere: still the tree's answers."""
+    corners = [(30 + i / 10, 40 + j / 10) for i in range(12) for j in range(12) if (i + 2 * j) % 5]
+    squares = shapely.box(*np.array([(x, y, x + 0.1, y + 0.1) for x, y in corners]).T)
+    nearest = _Nearest(squares, (29.5, 39.5, 31.8, 41.8))
+    rng = np.random.default_rng(5)
+    grid = [(40 + j / 20, 30 + i / 20) for i in range(-4, 28) for j in range(-4, 28)]
+    scattered = list(zip(rng.uniform(39.8, 41.5, 600), rng.uniform(29.8, 31.5, 600), strict=True))
+    used = 0
+    for lat, lon in grid + scattered:
+        used += nearest.search(lat, lon, 50.0) is not None
+        _check_nearest(nearest, lat, lon, (50.0, 5.0))
+    assert used >= 0.9 * len(grid + scattered)  # the rest: boxes reaching off the raster
+
+
+def test_zero_length_segments_leave_it_to_the_tree() -> None:
+    """Data with a repeated vertex is not put in the table; answers come from the tree."""
+    shapes = np.array(
+        [
+            shapely.Polygon([(30.0, 40.0), (30.2, 40.0), (30.2, 40.0), (30.2, 40.2), (30, 40.2)]),
+            shapely.Polygon([(30.5, 40.0), (30.7, 40.0), (30.7, 40.2), (30.5, 40.2)]),
+        ],
+        dtype=object,
+    )
+    nearest = _Nearest(shapes, (29.5, 39.5, 31.0, 41.0))
+    assert nearest.search(40.1, 30.35, 50.0) is None
+    _check_nearest(nearest, 40.1, 30.35, (50.0, 5.0))
+
+
+def test_neighbours_land_matches_the_tree(gazetteer: Gazetteer) -> None:
+    """Whose land a point is on: the clear-region answer is the tree's, on and off land."""
+    rng = np.random.default_rng(31)
+    lats = rng.uniform(34.0, 43.5, 20_000)
+    lons = rng.uniform(24.5, 46.0, 20_000)
+    from_regions = 0
+    for lat, lon in zip(lats.tolist(), lons.tolist(), strict=True):
+        assert gazetteer._foreign_at(lat, lon) == gazetteer._foreign_at_tree(lat, lon), (lat, lon)
+        from_regions += gazetteer._foreign_nearest.clear_region(lat, lon) > 0
+    assert from_regions >= 10_000  # most points never needed the tree
 
 
 @settings(max_examples=400, deadline=None)
