@@ -627,6 +627,7 @@ class _PieceTable:
         if len(found) == 0:
             return _Search(lat, lon, cos_lat, reach_deg, radius, None, None, None, math.inf)
         gap_x, gap_y, above = self._box_bounds(found, np.array((lon, lat)))
+        above = min(above, reach[1])  # both bound the least distance from above
         return _Search(lat, lon, cos_lat, reach_deg, radius, found, gap_x, gap_y, above)
 
     def nearest(self, search: _Search) -> tuple[int, float, float, float]:
