@@ -299,6 +299,13 @@ def _envelope_distance(x: float, y: float, box: list[float]) -> float:
     return math.sqrt(dx * dx + dy * dy)
 
 
+def _km_within(planar: float) -> float:
+    """An upper bound on the great-circle km of a point at most ``planar`` degrees away in
+    lon/lat (sin u <= u, cos <= 1, asin v <= v / sqrt(1 - v²))."""
+    half = math.radians(planar) / 2
+    return 2 * _EARTH_RADIUS_KM * half / math.sqrt(1 - half * half) * (1 + 1e-9)
+
+
 def _km_one(lat: float, lon: float, to_lat: float, to_lon: float) -> float:
     """:func:`_haversine_km` of one point: numpy's functions on scalars, the same double."""
     p1, p2 = math.radians(lat), math.radians(to_lat)
@@ -635,35 +642,32 @@ class _PieceTable:
         lat, lon, cos_lat, reach_deg, radius, found, gap_x, gap_y, above = search
         if found is None:
             return _NONE_WITHIN
-        below = gap_x + gap_y  # squared lower bound on each piece's planar distance
-        near = sorted(set(found[below <= above * above].tolist()))
-        rows, offsets, gaps = self._segment_gaps(near, complex(lon, lat))
-        nearest = self._least(lon, lat, near, rows, gaps)
-        if nearest is None or nearest[0] > reach_deg:
-            return _NONE_WITHIN
-        d0, piece0, seg_a, seg_b = nearest
-        window = d0 / cos_lat + 1e-9
-        foot_x, foot_y = _segment_foot(lon, lat, seg_a, seg_b)
-        answer0 = (int(self._owners[piece0]), _km_one(lat, lon, foot_y, foot_x), foot_y, foot_x)
+        # Measured: every piece that can hold the nearest point (within ``above``) or match
+        # its km (within the window, and within the km of a foot at most ``above`` away).
         per_degree, squeeze = self._km_per_degree(lat, radius)
-        limit_km = answer0[1] * (1 + 1e-9) / per_degree + _SLACK_DEG
-        limit_window = window * (1 + 1e-9) + _SLACK_DEG
-        rivals = sorted(
+        window_most = (above / cos_lat + 1e-9) * (1 + 1e-9) + _SLACK_DEG
+        km_most = _km_within(above) / per_degree + _SLACK_DEG
+        pieces: list[int] = sorted(
             set(
                 found[
-                    (below <= limit_window * limit_window)
-                    & (gap_y + squeeze * gap_x <= limit_km * limit_km)
+                    (gap_x + gap_y <= window_most * window_most)
+                    & (gap_y + squeeze * gap_x <= km_most * km_most)
                 ].tolist()
             )
         )
-        if rivals == [piece0]:
-            return answer0
+        rows, offsets, gaps = self._segment_gaps(pieces, complex(lon, lat))
+        nearest = self._least(lon, lat, pieces, rows, gaps)
+        if nearest is None or nearest[0] > reach_deg:
+            return _NONE_WITHIN
+        d0, piece0, seg_a, seg_b = nearest
+        foot_x, foot_y = _segment_foot(lon, lat, seg_a, seg_b)
+        answer0 = (int(self._owners[piece0]), _km_one(lat, lon, foot_y, foot_x), foot_y, foot_x)
+        limit_km = answer0[1] * (1 + 1e-9) / per_degree + _SLACK_DEG
         return self._closest_rival(
             lat,
             lon,
-            rivals,
-            near=(near, rows, offsets, gaps),
-            window=window,
+            (pieces, rows, offsets, gaps),
+            window=d0 / cos_lat + 1e-9,
             known=(piece0, seg_a, seg_b, answer0),
             bound=(squeeze, limit_km * limit_km),
         )
@@ -685,10 +689,7 @@ class _PieceTable:
         found, gap_x, gap_y, above = search.found, search.gap_x, search.gap_y, search.above
         if found is None or above > search.reach_deg:
             return None
-        # The winner's foot is within d <= above (planar) of the point: sin u <= u and
-        # asin v <= v / sqrt(1 - v²) bound its km from above.
-        half = math.radians(above) / 2
-        high = 2 * _EARTH_RADIUS_KM * half / math.sqrt(1 - half * half) * (1 + 1e-9)
+        high = _km_within(above)  # the winner's foot is at most ``above`` away (planar)
         per_degree, squeeze = self._km_per_degree(search.lat, search.radius)
         low_km = gap_y + squeeze * gap_x  # squared, in degrees: km >= per_degree·sqrt(this)
         limit_km = high / per_degree + _SLACK_DEG
@@ -732,53 +733,38 @@ class _PieceTable:
         self,
         lat: float,
         lon: float,
-        rivals: list[int],
+        measured: tuple[list[int], Any, Any, Any],
         *,
-        near: tuple[list[int], Any, Any, Any],
         window: float,
         known: tuple[int, complex, complex, tuple[int, float, float, float]],
         bound: tuple[float, float],
     ) -> tuple[int, float, float, float]:
-        """Among ``rivals`` (tree order) within ``window``, the first of least km.
+        """Among the ``measured`` pieces (tree order) within ``window``, the first of least km.
 
-        ``near`` holds the pieces already measured (:meth:`_segment_gaps`); ``known`` the
-        nearest piece, its nearest segment (A, B) and its answer; ``bound`` (squeeze, limit)
-        the km lower bound: a foot offset (dx, dy) can match ``known`` only if
-        dy² + squeeze·dx² <= limit.
+        ``measured``: pieces with their :meth:`_segment_gaps`; ``known``: the nearest piece,
+        its nearest segment (A, B) and its answer; ``bound`` (squeeze, limit): a foot offset
+        (dx, dy) can match ``known``'s km only if dy² + squeeze·dx² <= limit.
         """
-        pieces, rows, offsets, gaps = near
-        row_of = {piece: k for k, piece in enumerate(pieces)}
-        missing = [piece for piece in rivals if piece not in row_of]
-        if missing:
-            more = self._segment_gaps(missing, complex(lon, lat))
-            for piece in missing:
-                row_of[piece] = len(row_of)
-            rows = np.concatenate((rows, more[0]))
-            offsets = np.concatenate((offsets, more[1]))
-            gaps = np.concatenate((gaps, more[2]))
-        picked = [row_of[piece] for piece in rivals]
-        rival_gaps = gaps.take(picked, axis=0)
-        rival_offsets = offsets.take(picked, axis=0)
+        pieces, rows, offsets, gaps = measured
         squeeze, limit = bound
-        weighted = rival_offsets.imag * rival_offsets.imag
-        weighted += squeeze * (rival_offsets.real * rival_offsets.real)
-        weighted[rival_gaps > window + _SLACK_DEG] = np.inf
+        weighted = offsets.imag * offsets.imag
+        weighted += squeeze * (offsets.real * offsets.real)
+        weighted[gaps > window + _SLACK_DEG] = np.inf
         hopeful = np.flatnonzero(weighted.min(axis=1) <= limit).tolist()
         known_piece, known_a, known_b, known_answer = known
-        if len(hopeful) == 1 and rivals[hopeful[0]] == known_piece:
+        if len(hopeful) == 1 and pieces[hopeful[0]] == known_piece:
             return known_answer  # the usual case: no other piece comes close in km
         best: tuple[int, float, float, float] | None = None
         width = _PIECE_VERTICES - 1
         for k in hopeful:
-            piece = rivals[k]
-            row_gaps = rival_gaps[k]
-            row = rows[picked[k]]
+            piece = pieces[k]
+            row_gaps = gaps[k]
             first: tuple[float, complex, complex] | None = None
             limit_gap = float(row_gaps[int(row_gaps.argmin())]) + 2 * _SLACK_DEG
             for j in np.flatnonzero(row_gaps <= limit_gap).tolist():
                 if j >= min(self._segments[piece], width):
                     continue
-                a, b = row[j].item(), row[j + 1].item()
+                a, b = rows[k, j].item(), rows[k, j + 1].item()
                 distance = _segment_distance(lon, lat, a, b)
                 if first is None or distance < first[0]:
                     first = (distance, a, b)
@@ -792,7 +778,7 @@ class _PieceTable:
             km = known_answer[1] if same else _km_one(lat, lon, foot_y, foot_x)
             if best is None or km < best[1]:
                 best = (int(self._owners[piece]), km, foot_y, foot_x)
-        if best is None:  # cannot happen: the nearest piece is always a hopeful rival
+        if best is None:  # cannot happen: the nearest piece is always hopeful
             raise AssertionError("no piece within the window")
         return best
 
