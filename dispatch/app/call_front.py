@@ -12,7 +12,9 @@ A front is a child interpreter (``python -m dispatch.app.call_front``) loading i
 boundaries, talking over its stdin and stdout in length-prefixed MessagePack frames:
 
 - request: ``[request_id, body]``;
-- answer: ``[request_id, DECIDED, [[key, call_id, incident_id, [[type, event], ...]], ...]]``,
+- answer: ``[request_id, DECIDED, calls]``, where ``calls`` is the MessagePack of
+  ``[[key, call_id, incident_id, call_received, incident_opened], ...]`` (decoded in one
+  typed pass on the loop),
   ``[request_id, REFUSED, [status, code, reason]]`` or ``[request_id, FAILED, message]``;
 - once loaded: ``[0, LOADED, null]``.
 
@@ -38,7 +40,7 @@ from aiohttp import web
 from dispatch.adapters.http import CALL_FRONT, READY, ApiError, parse_body
 from dispatch.adapters.schemas import CallBatchIn
 from dispatch.core.decide import DecidedCall
-from dispatch.model.codec import packed_event, unpacked_event
+from dispatch.model.events import CallReceived, IncidentOpened
 from dispatch.model.ids import CallId, IncidentId
 from dispatch.ports import FrontUnavailable, Locator
 from dispatch.service import decide_new_call
@@ -64,38 +66,47 @@ def frame(message: Any) -> bytes:
     return _FRAME.pack(len(payload)) + payload
 
 
-def decide_batch(body: bytes, locator: Locator, now: datetime) -> list[Any]:
+#: A decided call on the wire: its key, ids and its two events, decoded by msgspec in one
+#: pass over the whole answer.
+WireCall = tuple[str | None, str, str, CallReceived, IncidentOpened]
+_decode_calls = msgspec.msgpack.Decoder(list[WireCall]).decode
+
+
+def decide_batch(body: bytes, locator: Locator, now: datetime) -> list[WireCall]:
     """A batch body's calls decided, in the wire form; :class:`ApiError` for a bad body."""
     batch = parse_body(body, CallBatchIn)
-    decided = []
+    decided: list[WireCall] = []
     for call in batch.calls:
         new = decide_new_call(call.to_command(), locator=locator, now=now)
-        events = [packed_event(event) for event in new.events]
-        decided.append([new.idempotency_key, new.call_id, new.incident_id, events])
+        received, opened = new.events
+        if not isinstance(received, CallReceived) or not isinstance(opened, IncidentOpened):
+            raise TypeError("a new call decides a CallReceived and an IncidentOpened")
+        decided.append((new.idempotency_key, new.call_id, new.incident_id, received, opened))
     return decided
 
 
 def answer(request_id: int, body: bytes, locator: Locator) -> list[Any]:
     """The answer frame's message to one request."""
     try:
-        return [request_id, DECIDED, decide_batch(body, locator, datetime.now(UTC))]
+        decided = _encode(decide_batch(body, locator, datetime.now(UTC)))
     except ApiError as exc:
         return [request_id, REFUSED, [exc.status, exc.code, exc.reason]]
     except Exception as exc:
         logger.exception("call front failed on a batch")
         return [request_id, FAILED, f"{type(exc).__name__}: {exc}"]
+    return [request_id, DECIDED, decided]
 
 
-def decided_calls(wire: Sequence[Any]) -> list[DecidedCall]:
-    """The front's decided calls back as domain values."""
+def decided_calls(answer: bytes) -> list[DecidedCall]:
+    """The decided calls of a DECIDED answer's body (its MessagePack) as domain values."""
     return [
         DecidedCall(
             idempotency_key=key,
             call_id=CallId(call_id),
             incident_id=IncidentId(incident_id),
-            events=tuple(unpacked_event(event_type, event) for event_type, event in events),
+            events=(received, opened),
         )
-        for key, call_id, incident_id, events in wire
+        for key, call_id, incident_id, received, opened in _decode_calls(answer)
     ]
 
 
@@ -166,7 +177,7 @@ class _Child:
         self.exited = asyncio.Event()
         self.started = 0
         self.answered = 0
-        self.pending: dict[int, asyncio.Future[list[Any]]] = {}
+        self.pending: dict[int, asyncio.Future[bytes]] = {}
         self._next_id = 0
         self._writer: asyncio.StreamWriter | None = None
         self._process: asyncio.subprocess.Process | None = None
@@ -232,14 +243,14 @@ class _Child:
             else:
                 future.set_exception(FrontUnavailable(f"call front {self.name}: {body}"))
 
-    async def decide(self, body: bytes) -> list[Any]:
-        """Send one batch body; its decided calls in the wire form."""
+    async def decide(self, body: bytes) -> bytes:
+        """Send one batch body; its decided calls in the wire form (MessagePack)."""
         writer = self._writer
         if writer is None or not self.ready:
             raise FrontUnavailable(f"call front {self.name} is not up")
         self._next_id += 1
         request_id = self._next_id
-        future: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
         self.pending[request_id] = future
         writer.write(frame([request_id, body]))
         try:

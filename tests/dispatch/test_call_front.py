@@ -87,8 +87,7 @@ def _body(calls: list[dict[str, Any]]) -> bytes:
 def test_a_front_decides_a_batch_as_the_engine_would() -> None:
     """Through the wire form and back, each call's events are the loop's, ids aside."""
     locator = _locator()
-    wire = msgspec.msgpack.decode(frame(decide_batch(_body(CALLS), locator, NOW))[4:])
-    front = decided_calls(wire)
+    front = decided_calls(msgspec.msgpack.encode(decide_batch(_body(CALLS), locator, NOW)))
     commands = [call.to_command() for call in parse_body(_body(CALLS), CallBatchIn).calls]
     assert len(front) == len(commands)
     for decided, command in zip(front, commands, strict=True):
@@ -145,7 +144,7 @@ def test_the_child_announces_it_is_loaded_then_answers_each_frame_in_turn() -> N
     while header := out.read(4):
         messages.append(msgspec.msgpack.decode(out.read(int.from_bytes(header, "big"))))
     assert [m[:2] for m in messages] == [[0, LOADED], [1, DECIDED], [2, REFUSED]]
-    assert len(messages[1][2]) == 2
+    assert len(decided_calls(messages[1][2])) == 2
     assert messages[2][2][1] == "malformed_json"
 
 
