@@ -3,7 +3,9 @@
 :class:`Gazetteer` is loaded once at start (:meth:`Gazetteer.load`) and answers
 :meth:`Gazetteer.locate` per call in a few microseconds: a lookup grid settles most points on
 land with one array read; mixed cells and points off the grid test a handful of prepared
-polygons. Precedence, in order:
+polygons. Points off land (beaches, harbours, the sea) find the nearest district through a
+table of boundary pieces (``_PieceTable``, tens of microseconds) that gives exactly the
+answers of the plain STRtree algorithm kept beside it. Precedence, in order:
 
 1. Turkish district polygons win on Turkish land (Natural Earth's coarse neighbours can
    swallow border towns).
@@ -343,16 +345,20 @@ class _PieceTable:
     This table reaches the same answer with a few vectorised steps over the pieces near the
     point, all kept in tree order:
 
-    - a raster of distances to the boundaries bounds ``d`` from both sides; that sizes the
-      search (a few cells of a bucket index of pieces), or shows that nothing is in reach;
+    - a raster (1/64°) holds, per cell, a boundary sample of the nearest cell that has one:
+      it bounds ``d`` from both sides, which sizes the search (a few cells of a bucket index
+      of pieces) or shows that nothing is in reach (:meth:`none_within`);
     - piece bounding boxes give lower bounds on planar distance and on km; only the pieces
-      that can hold the nearest point, and those whose km could match it, get per-segment
-      work (a padded table of 31 segments per piece, as complex lon + i·lat);
+      that can hold the nearest point or match its km get per-segment work (a padded table
+      of 31 segments per piece, as complex lon + i·lat);
     - near-ties are settled with GEOS's own formulas in Python, the km with
       :func:`_haversine_km`'s operations, so the result is the same double.
 
-    :meth:`nearest` answers ``None`` where it would need a wide search (far out at sea, off
-    the raster) or where the data has zero-length segments; the caller then asks the tree.
+    :meth:`coast` stops after the box bounds (km bounds and candidate owners, enough to place
+    most points at sea). :meth:`search` declines (``None``: the caller asks the tree) where
+    it would need a wide search (far out at sea, off the raster) or where the data has
+    zero-length segments. With ``clear``, the raster also labels the regions that no
+    boundary crosses (:meth:`clear_region`).
     """
 
     __slots__ = (
