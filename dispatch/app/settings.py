@@ -44,7 +44,11 @@ class Settings(BaseModel):
     body_limit: int = Field(default=64 * 1024, ge=1024)
     group_commit: bool = True
     max_batch: int = Field(default=5000, ge=1)
-    stream_queue: int = Field(default=2048, ge=4)
+    stream_queue: int = Field(default=16384, ge=4)
+    """Events a stream subscriber may lag behind before it is resynced from the log. One
+    group commit publishes up to thousands of events at once in a surge, so the queue must
+    hold more than a commit; its entries share each event's encoded bytes (about 100 bytes
+    per entry per subscriber)."""
     boundaries: Path | None = None
     load_boundaries: bool = True
     development_mode: bool = True
