@@ -19,6 +19,7 @@ from aiohttp.test_utils import TestServer
 
 from dispatch.adapters.http import BROADCASTER, ENGINE
 from dispatch.adapters.ws import redact
+from dispatch.app.settings import Settings
 from dispatch.app.web import build_app
 from dispatch.model import IncidentId, IncidentNoteAdded
 from tests.conftest import Database
@@ -209,6 +210,26 @@ async def test_a_slow_client_does_not_delay_a_fast_one(server: TestServer) -> No
         assert slow_seqs == list(range(1, head + 1)), "caught up from the log without gaps"
     finally:
         slow.close()
+
+
+@pytest.mark.parametrize("server", [Settings().stream_queue], indirect=True)
+async def test_a_surge_commit_reaches_a_reading_client_without_a_resync(
+    server: TestServer,
+) -> None:
+    """With the default queue, one commit of 5,000 events (a surge's group commit) is
+    delivered event by event to a client that reads, not replaced by a resync."""
+    engine = server.app[ENGINE]
+    broadcaster = server.app[BROADCASTER]
+    async with websockets.connect(_url(server), max_queue=None) as ws:
+        assert (await _next(ws))["type"] == "snapshot"
+        await engine.record(_notes(5000, 50))
+        seqs: list[int] = []
+        while len(seqs) < 5000:
+            message = await _next(ws)
+            assert message["type"] == "event"
+            seqs.append(message["seq"])
+    assert seqs == list(range(1, 5001))
+    assert broadcaster.stats.resyncs == 0
 
 
 async def test_scope_and_redaction(server: TestServer) -> None:
