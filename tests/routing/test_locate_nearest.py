@@ -1,8 +1,8 @@
 """Off-land lookups through the piece table give exactly the STRtree algorithm's answers.
 
-``routing.locate._PieceTable`` finds the nearest district (and the nearest foreign land)
+``routing.nearest._PieceTable`` finds the nearest district (and the nearest foreign land)
 without shapely per call, and ``Gazetteer.locate`` settles most points at sea from its bounds
-alone. These tests hold both to the straightforward algorithm: ``_Nearest.nearest_reference``
+alone. These tests hold both to the straightforward algorithm: ``Nearest.nearest_reference``
 (the STRtree: nearest piece, every piece within ``d / cos(lat)``, GEOS nearest points,
 haversine) and :func:`reference_locate` below (``Gazetteer.locate`` as it was before the
 table), on generated points near populated coasts, all around the coastline and in the sea
@@ -20,17 +20,8 @@ import shapely
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from routing.locate import (
-    Gazetteer,
-    LocateResult,
-    _haversine_km,
-    _km_one,
-    _Nearest,
-    _segment_distance,
-    _segment_foot,
-    check_coordinates,
-    check_radius,
-)
+from routing.locate import Gazetteer, LocateResult, check_coordinates, check_radius
+from routing.nearest import Nearest, haversine_km, km_one, segment_distance, segment_foot
 
 # Populated places on the coast (lat, lon): calls scatter around them.
 COASTAL_PLACES = [
@@ -206,7 +197,7 @@ def test_grid_of_squares_ties_match_the_tree() -> None:
     """Squares sharing edges and corners make exact ties everywhere: still the tree's answers."""
     corners = [(30 + i / 10, 40 + j / 10) for i in range(12) for j in range(12) if (i + 2 * j) % 5]
     squares = shapely.box(*np.array([(x, y, x + 0.1, y + 0.1) for x, y in corners]).T)
-    nearest = _Nearest(squares, (29.5, 39.5, 31.8, 41.8))
+    nearest = Nearest(squares, (29.5, 39.5, 31.8, 41.8))
     rng = np.random.default_rng(5)
     grid = [(40 + j / 20, 30 + i / 20) for i in range(-4, 28) for j in range(-4, 28)]
     scattered = list(zip(rng.uniform(39.8, 41.5, 600), rng.uniform(29.8, 31.5, 600), strict=True))
@@ -226,7 +217,7 @@ def test_zero_length_segments_leave_it_to_the_tree() -> None:
         ],
         dtype=object,
     )
-    nearest = _Nearest(shapes, (29.5, 39.5, 31.0, 41.0))
+    nearest = Nearest(shapes, (29.5, 39.5, 31.0, 41.0))
     assert nearest.search(40.1, 30.35, 50.0) is None
     _check_nearest(nearest, 40.1, 30.35, (50.0, 5.0))
 
@@ -294,9 +285,9 @@ def test_segment_formulas_are_geos(
     line = shapely.linestrings([(a.real, a.imag), (b.real, b.imag)])
     for x, y in ((base[0] + point[0], base[1] + point[1]), (a.real, a.imag), (b.real, b.imag)):
         here = shapely.points(x, y)
-        assert _segment_distance(x, y, a, b) == float(shapely.distance(here, line))
+        assert segment_distance(x, y, a, b) == float(shapely.distance(here, line))
         foot = shapely.get_coordinates(shapely.shortest_line(line, here))[0]
-        assert _segment_foot(x, y, a, b) == (float(foot[0]), float(foot[1]))
+        assert segment_foot(x, y, a, b) == (float(foot[0]), float(foot[1]))
 
 
 @settings(max_examples=500, deadline=None)
@@ -311,7 +302,7 @@ def test_km_of_one_point_is_the_vectorised_km(
 ) -> None:
     """The scalar great-circle km is bit-identical to the array function's."""
     to_lat, to_lon = lat + dlat, lon + dlon
-    many = _haversine_km(lat, lon, np.array([to_lat, lat, to_lat]), np.array([to_lon, lon, lon]))
-    assert _km_one(lat, lon, to_lat, to_lon) == float(many[0])
-    assert _km_one(lat, lon, to_lat, lon) == float(many[2])
-    assert math.isfinite(_km_one(lat, lon, lat, lon))
+    many = haversine_km(lat, lon, np.array([to_lat, lat, to_lat]), np.array([to_lon, lon, lon]))
+    assert km_one(lat, lon, to_lat, to_lon) == float(many[0])
+    assert km_one(lat, lon, to_lat, lon) == float(many[2])
+    assert math.isfinite(km_one(lat, lon, lat, lon))
