@@ -35,17 +35,22 @@ exact rule, so the answer does not change.
 Most shelves have no member anywhere near a given call, and searching each would cost more
 than everything else a query does. Shelves are therefore grouped in *tiers* of like reach
 (bands of radius classes; the vaguest band also takes the wide scenes), each with a coarse map
-of *zones* that notes each shelf's members there. A query first collects, per tier, the
-shelves with members in the zones that the tier's largest reach for the call spans (a box
-holding each of its shelves' boxes); a query that would visit too many zones of a tier reads a
-coarse map of every shelf instead, with zones as wide as any reach. Only those shelves are
-searched: a few dictionary lookups per tier instead of a search per shelf. Shelves are
-searched in order of radius floor, which orders the floor of their scores (``2 ln s`` with ``s``
-above ``hypot(r_call, floor)``): once ``limit`` candidates all score below a shelf's floor, no
-later shelf can place and the search stops. The answer is exactly that of judging every open
-incident (``tests/dispatch/test_clustering_index.py`` checks it): boxes and floors carry a small
-slack against rounding, and near the poles a box does not bound longitude (and every shelf
-with members is searched). A shelf, once made,
+of *zones* that lists the members there (each knows its shelf). A query first collects, per
+tier, the members of the zones that the tier's largest reach for the call spans (a box holding
+each of its shelves' boxes); a query that would visit too many zones of a tier reads a coarse
+map of every shelf instead, with zones as wide as any reach. When those zones hold few members
+(a national surge: calls spread over a country, a handful of sites near each), each member
+inside the box is judged directly, in its own shelf's box as that shelf's search would: a few
+dictionary lookups per tier and no search at all. When the coarse map's zones hold many (a
+vague call in a city), their members are swept with arrays as a shelf is, from rows the coarse
+map keeps per zone (position, radius, last activity, shelf), each row pairing with the call as
+its shelf does. Else the shelves with members there are searched, in order of radius floor,
+which orders the floor of their scores (``2 ln s`` with ``s`` above ``hypot(r_call, floor)``):
+once ``limit`` candidates all score below a shelf's floor, no later shelf can place and the
+search stops. The answer is exactly that of judging every open incident
+(``tests/dispatch/test_clustering_index.py`` and ``test_clustering_fast.py`` check it, each way
+forced in turn): boxes and floors carry a small slack against rounding, and near the poles a
+box does not bound longitude (and every shelf with members is searched). A shelf, once made,
 stays (there are at most a few hundred keys). When a call is attached, the incident's position
 becomes the inverse-variance weighted mean of its calls, so the site's position sharpens as
 calls come in and a vague first call does not fix it forever (the site moves between cells and
@@ -61,7 +66,9 @@ Distances use the equirectangular approximation around the midpoint latitude: we
 
 from __future__ import annotations
 
+import bisect
 import functools
+import itertools
 import math
 import operator
 from collections.abc import Iterable, Mapping
@@ -294,9 +301,12 @@ class _Site:
     weighted_lat: float
     weighted_lon: float
     shelf: _ShelfKey | None = None
+    home: _Shelf | None = None  # the shelf of that key
     cell: tuple[int, int] = field(default=(0, 0))
     zone: int = 0  # its zone in its shelf's tier
+    zone_at: int = -1  # its place in that zone's list
     area: int = 0  # its zone in the finder's coarse map
+    area_at: int = -1  # its place in that zone's list
     slot: int = -1  # its row in the shelf's arrays
 
 
@@ -336,13 +346,29 @@ _WIDE_SCENE_M = 400.0
 _LEVELS_PER_BAND = 3
 _LAST_BAND = 2
 _ZONE_VISITS = 48
-_ZONE_ROW = 2**32  # a zone is row * _ZONE_ROW + column (columns of real longitudes stay far below)
+# Zones as wide as a tier's reach for a typical call, times this: the vaguer tiers hold few
+# members, so wider zones (fewer looked up, ~0.2 µs each) hold few more (~0.5 µs each).
+_ZONE_WIDTHS = (1.0, 2.0, 2.0)
 _WIDEST_SCENE_M = max(
     scene.base_radius_m for scenes in (_FAMILY_SCENES, _TYPE_SCENES) for scene in scenes.values()
 )
 # Keeps a tier's box a superset of its shelves' boxes despite rounding (also of a cosine taken
 # at a higher latitude).
 _ZONE_MARGIN = _REACH_MARGIN * (1.0 + 1e-6)
+# A query whose zones hold at most _JUDGE_SITES members (_JUDGE_SITES_WIDE in the coarse map)
+# judges them directly, each in its own shelf's box, instead of searching their shelves: in a
+# sparse spread (a national surge) a precise call costs a few zone lookups instead of a search
+# of each shelf near it (cells visited ~0.2 µs each, ~3 µs a shelf), and a vague call judges
+# the members around it (~0.3 µs each) instead of sweeping thousands of rows.
+_JUDGE_SITES = 48
+_JUDGE_SITES_WIDE = 384
+# A wide query (the coarse map's) whose zones hold more members, up to _SWEEP_SITES_WIDE, sweeps
+# their rows with arrays (~80 µs, and little more a member) instead of searching their shelves
+# (~30 µs a shelf swept; ~300 µs for a vague call in a city's crowd).
+_SWEEP_SITES_WIDE = 16384
+_EXACT_US = float(2**53)  # microseconds as floats are whole numbers below this
+_ROW_COLUMNS = 5  # a coarse map's row: latitude, longitude, radius, last activity, shelf serial
+_FIRST_ZONE_ROWS = 4
 _COMPACT_ABOVE = 64  # a shelf's arrays are compacted when more than 3/4 of their rows are free
 
 _FloatArray: TypeAlias = npt.NDArray[np.float64]
@@ -394,6 +420,7 @@ class _Shelf:
         "radius",
         "radius_m",
         "sample_type",
+        "serial",
         "sites",
         "tier",
     )
@@ -414,6 +441,7 @@ class _Shelf:
         self.cell_deg = cell_deg
         self.tier = tier
         self.order = (radius.floor_m, serial)
+        self.serial = float(serial)  # (a row of the coarse map holds it as a float)
         self.cells: dict[tuple[int, int], dict[str, _Site]] = {}
         self.sites: list[_Site | None] = []
         self.free: list[int] = []
@@ -426,8 +454,8 @@ class _Shelf:
         """The cell a position falls in."""
         return (math.floor(lat / self.cell_deg), math.floor(lon / self.cell_deg))
 
-    def add(self, site: _Site) -> None:
-        """Give a new member a row."""
+    def add(self, site: _Site) -> float:
+        """Give a new member a row; returns what :meth:`store` does."""
         if self.free:
             slot = self.free.pop()
             self.sites[slot] = site
@@ -437,15 +465,20 @@ class _Shelf:
                 self._resize(2 * slot)
             self.sites.append(site)
         site.slot = slot
-        self.store(site)
+        return self.store(site)
 
-    def store(self, site: _Site) -> None:
-        """Write a member's current position, radius and last activity to its row."""
+    def store(self, site: _Site) -> float:
+        """Write a member's current position, radius and last activity to its row.
+
+        Returns the last activity in microseconds (as a float: exact below 2**53).
+        """
         incident, slot = site.incident, site.slot
         self.lat[slot] = incident.lat
         self.lon[slot] = incident.lon
         self.radius_m[slot] = incident.radius_m
-        self.last_us[slot] = _micros(incident.last_activity)
+        last_us = _micros(incident.last_call_at or incident.opened_at)
+        self.last_us[slot] = last_us
+        return float(last_us)
 
     def remove(self, site: _Site) -> None:
         """Free a member's row; compact the rows when most are free."""
@@ -481,33 +514,56 @@ class _Shelf:
 
 class _Zones:
     """A coarse map of where shelves have members: per zone (a square ``size`` degrees wide),
-    the shelf of each member there (a shelf appears once for each of its members)."""
+    the members there, each of which knows its shelf (``_Site.home``).
 
-    __slots__ = ("members", "size")
+    A zone is one number, ``row * step + column``, ``step`` twice the columns of real
+    longitudes and a little more: numbers of the few thousand rows of zones wider than a few
+    hundred metres stay small integers, which hash and compare fastest. (A column beyond
+    it, of a longitude past 180°, would share a zone with another: a zone's members are
+    only ever a superset of those near, so that costs time, never an answer.)
+    """
+
+    __slots__ = ("sites", "size", "step")
 
     def __init__(self, size: float) -> None:
         self.size = size
-        self.members: dict[int, list[_Shelf]] = {}
+        self.step = 2 * (math.floor(180.0 / size) + 2)
+        self.sites: dict[int, list[_Site]] = {}
+
+    @property
+    def members(self) -> dict[int, list[_Shelf]]:
+        """Per zone, the shelf of each member there (once for each of its members)."""
+        return {
+            zone: [shelf for site in sites if (shelf := site.home) is not None]
+            for zone, sites in self.sites.items()
+        }
 
     def zone(self, lat: float, lon: float) -> int:
         """The zone a position falls in: its row and column as one number."""
-        return math.floor(lat / self.size) * _ZONE_ROW + math.floor(lon / self.size)
+        return math.floor(lat / self.size) * self.step + math.floor(lon / self.size)
 
-    def enter(self, shelf: _Shelf, zone: int) -> None:
-        """Note a member of a shelf in a zone."""
-        shelves = self.members.get(zone)
-        if shelves is None:
-            self.members[zone] = [shelf]
-        else:
-            shelves.append(shelf)
+    def enter(self, site: _Site, zone: int) -> int:
+        """List a member in a zone; returns its place in the zone's list."""
+        sites = self.sites.get(zone)
+        if sites is None:
+            self.sites[zone] = [site]
+            return 0
+        sites.append(site)
+        return len(sites) - 1
 
-    def leave(self, shelf: _Shelf, zone: int) -> None:
-        """Take a member of a shelf out of a zone (an empty zone is dropped)."""
-        shelves = self.members[zone]
-        if len(shelves) > 1:
-            shelves.remove(shelf)
-        else:
-            del self.members[zone]
+    def leave(self, zone: int, at: int) -> _Site | None:
+        """Take the member at place ``at`` out of a zone's list (an empty zone is dropped).
+
+        The zone's last member takes its place; returns it (``None`` if it was the last).
+        """
+        sites = self.sites[zone]
+        last = sites.pop()
+        if at < len(sites):
+            sites[at] = last
+            return last
+        if not sites:
+            del self.sites[zone]
+        return None
 
     def span(self, dlat: float, dlon: float, lat: float, lon: float) -> _Span:
         """The rows and columns of zones a box of half-sides ``dlat``, ``dlon`` spans."""
@@ -519,20 +575,66 @@ class _Zones:
             math.floor((lon + dlon) / size),
         )
 
-    def gather(self, near: set[_Shelf], span: _Span) -> None:
-        """Add the shelves with members in the zones of a span (or in any zone, when fewer)."""
+    def occupied(self, span: _Span) -> list[int]:
+        """The zones of a span that hold members (every such zone, when fewer)."""
         row_lo, row_hi, col_lo, col_hi = span
-        members = self.members
-        if (row_hi - row_lo + 1) * (col_hi - col_lo + 1) > len(members):
-            for shelves in members.values():
-                near.update(shelves)
-            return
-        for row in range(row_lo, row_hi + 1):
-            first = row * _ZONE_ROW
-            for zone in range(first + col_lo, first + col_hi + 1):
-                found = members.get(zone)
-                if found is not None:
-                    near.update(found)
+        sites = self.sites
+        if (row_hi - row_lo + 1) * (col_hi - col_lo + 1) > len(sites):
+            return list(sites)
+        step = self.step
+        return [
+            zone
+            for row in range(row_lo, row_hi + 1)
+            for zone in range(row * step + col_lo, row * step + col_hi + 1)
+            if zone in sites
+        ]
+
+
+class _RowZones(_Zones):
+    """A zone map whose members are also rows of an array per zone, in the order of its list.
+
+    A row holds a member's latitude, longitude, radius, last activity (microseconds since
+    1970: whole numbers below 2**53, exact as floats) and its shelf's serial: what judging
+    a wide query's members with arrays needs (:meth:`DuplicateFinder._swept`).
+    """
+
+    __slots__ = ("exact", "rows")
+
+    def __init__(self, size: float) -> None:
+        super().__init__(size)
+        self.rows: dict[int, _FloatArray] = {}
+        self.exact = True
+        """Whether every last activity written was exact as a float (a moment between the
+        years 1685 and 2255); if not, the rows are not used."""
+
+    def enter(self, site: _Site, zone: int) -> int:
+        """List a member in a zone, with room for its row (see :meth:`write`)."""
+        at = super().enter(site, zone)
+        block = self.rows.get(zone)
+        if block is None:
+            self.rows[zone] = np.empty((_FIRST_ZONE_ROWS, _ROW_COLUMNS))
+        elif at == len(block):
+            grown = np.empty((2 * at, _ROW_COLUMNS))
+            grown[:at] = block
+            self.rows[zone] = grown
+        return at
+
+    def leave(self, zone: int, at: int) -> _Site | None:
+        """Take a member out; the zone's last member moves to its place, row and all."""
+        block = self.rows[zone]
+        last = len(self.sites[zone]) - 1
+        moved = super().leave(zone, at)
+        if moved is not None:
+            block[at] = block[last]
+        elif zone not in self.sites:
+            del self.rows[zone]
+        return moved
+
+    def write(self, zone: int, at: int, row: tuple[float, float, float, float, float]) -> None:
+        """Write the row of the member at place ``at`` of a zone."""
+        self.rows[zone][at] = row
+        if not -_EXACT_US < row[3] < _EXACT_US:
+            self.exact = False
 
 
 class _Tier:
@@ -557,7 +659,13 @@ class _Tier:
 
 
 _Span: TypeAlias = tuple[int, int, int, int]  # zones from row, to row, from column, to column
+_Box: TypeAlias = tuple[float, float, float, float]  # latitudes from, to; longitudes from, to
+# Member lists of zones near a query, in a box that holds each of their shelves' boxes.
+_Group: TypeAlias = tuple[_Box, list[list[_Site]]]
+# For a call's type, by shelf serial: welcome, pair's base radius, pair's window (µs), pair.
+_PairTable: TypeAlias = tuple[npt.NDArray[np.bool_], _FloatArray, _FloatArray, list[Scene]]
 _ORDER = operator.attrgetter("order")
+_HOME = operator.attrgetter("home")
 
 
 class _Ranking:
@@ -606,20 +714,102 @@ def _family(incident_type: IncidentType | None) -> Family:
     return TAXONOMY[incident_type].family if incident_type is not None else Family.UNKNOWN
 
 
+# What placing a site or a search needs of a type (None: unknown), looked up once: family,
+# scene, unknown or not. (A plain dictionary: looked up for every call and site.)
+_KINDS: dict[IncidentType | None, tuple[Family, Scene, bool]] = {
+    kind: (_family(kind), scene(kind), kind in _UNKNOWN_TYPES) for kind in [*IncidentType, None]
+}
+
+
 def _measure(
     incident: OpenIncident, call: NewCall, call_radius: float, pair: Scene, policy: ClusterPolicy
 ) -> _Entry | None:
-    """The window and gate tests of a compatible pair whose scene is ``pair``, and the score."""
-    age = call.at - incident.last_activity
+    """The window and gate tests of a compatible pair whose scene is ``pair``, and the score.
+
+    ``last_activity`` and :func:`distance_m` are written out (the same expressions): this
+    runs for every member a search judges.
+    """
+    age = call.at - (incident.last_call_at or incident.opened_at)
     if age > pair.window:
         return None
     spread = math.hypot(call_radius, incident.radius_m)
     gate = pair.base_radius_m + policy.k * min(spread, policy.max_spread_m)
-    distance = distance_m(incident.lat, incident.lon, call.lat, call.lon)
+    lat, call_lat = incident.lat, call.lat
+    dx = (call.lon - incident.lon) * math.cos(math.radians((lat + call_lat) / 2.0))
+    distance = _M_PER_DEG * math.hypot(dx, call_lat - lat)
     if distance > gate:
         return None
     score = distance**2 / (2.0 * spread**2) + 2.0 * math.log(spread)
     return (score, distance, incident.incident_id, gate, age)
+
+
+def _leave_zone(zones: _Zones, site: _Site) -> None:
+    """Take a site out of its zone of its tier (the member moved to its place learns it)."""
+    moved = zones.leave(site.zone, site.zone_at)
+    if moved is not None:
+        moved.zone_at = site.zone_at
+    site.zone_at = -1
+
+
+def _leave_area(area_map: _Zones, site: _Site) -> None:
+    """Take a site out of its zone of the coarse map (the member moved there learns it)."""
+    moved = area_map.leave(site.area, site.area_at)
+    if moved is not None:
+        moved.area_at = site.area_at
+    site.area_at = -1
+
+
+def _radius_classes(max_spread_m: float) -> tuple[list[float], tuple[_RadiusClass, ...]]:
+    """The bounds of the radius classes, and the classes (one more: above the last bound).
+
+    Bounds double from the smallest until one reaches the spread cap; the class above it
+    is unbounded (none when the doubling reached infinity first).
+    """
+    bounds: list[float] = []
+    classes: list[_RadiusClass] = []
+    floor, bound = 0.0, _SMALLEST_RADIUS_CLASS_M
+    while True:
+        classes.append(_RadiusClass(level=len(bounds), floor_m=floor, bound_m=bound))
+        bounds.append(bound)
+        if bound >= max_spread_m:
+            classes.append(_RadiusClass(level=len(bounds), floor_m=bound, bound_m=math.inf))
+            return bounds, tuple(classes)
+        if bound == math.inf:  # a cap no bound reaches (NaN): no radius is above this
+            return bounds, tuple(classes)
+        floor, bound = bound, bound * 2.0
+
+
+def _worth_judging(  # noqa: PLR0917 - a sweep's state, passed on
+    ranking: _Ranking,
+    call: NewCall,
+    call_radius: float,
+    policy: ClusterPolicy,
+    rows: tuple[_FloatArray, _FloatArray, _FloatArray],
+    base_m: float | _FloatArray,
+) -> npt.NDArray[np.bool_]:
+    """Which of the rows (latitudes, longitudes, radii) a sweep must judge by the rule.
+
+    Distances, gates and scores are estimates a few ulps off the rule's, so they only
+    discard with slack: a member estimated beyond its padded gate, or scoring above the
+    padded worst score that can still place. That worst is the ranking's worst kept entry,
+    or the ``limit``-th best score among members surely inside their gate (those are judged
+    and offered, so anything scoring above them cannot place). ``base_m`` is the pair's
+    scene's base radius, for all rows or each. The rows passed the window test already.
+    """
+    site_lat, site_lon, site_radius = rows
+    spread = np.hypot(call_radius, site_radius)
+    gate = base_m + policy.k * np.minimum(spread, policy.max_spread_m)
+    slack = np.abs(gate) * _APPROX_SLACK + _APPROX_FLOOR
+    mean_lat = np.radians((site_lat + call.lat) / 2.0)
+    distance = _M_PER_DEG * np.hypot((call.lon - site_lon) * np.cos(mean_lat), call.lat - site_lat)
+    score = distance**2 / (2.0 * spread**2) + 2.0 * np.log(spread)
+    worst = ranking.worst[0] if ranking.worst is not None else math.inf
+    sure = score[distance < gate - slack]
+    if sure.size >= ranking.limit:
+        worst = min(worst, float(np.partition(sure, ranking.limit - 1)[ranking.limit - 1]))
+    # Negated comparisons keep a NaN estimate for the rule to judge.
+    judged: npt.NDArray[np.bool_] = ~(distance > gate + slack) & ~(score > _padded(worst))
+    return judged
 
 
 def _candidate(entry: _Entry) -> DuplicateCandidate:
@@ -639,7 +829,19 @@ class DuplicateFinder:
     snapshot carries them).
     """
 
-    __slots__ = ("_area", "_policy", "_shelves", "_sites", "_sweep_from", "_tiers")
+    __slots__ = (
+        "_area",
+        "_bounds",
+        "_classes",
+        "_placing",
+        "_policy",
+        "_serials",
+        "_shelves",
+        "_sites",
+        "_sweep_from",
+        "_tables",
+        "_tiers",
+    )
 
     def __init__(
         self, policy: ClusterPolicy = DEFAULT_POLICY, *, sweep_from: int = _SWEEP_FROM
@@ -654,6 +856,12 @@ class DuplicateFinder:
         self._shelves: dict[_ShelfKey, _Shelf] = {}
         self._tiers: dict[int, _Tier] = {}  # by band
         self._area = self._coarse_map()
+        self._bounds, self._classes = _radius_classes(policy.max_spread_m)
+        self._placing: dict[tuple[IncidentType | None, int], tuple[_ShelfKey, _Shelf]] = {}
+        """By type and radius class: the shelf's key and the shelf (as ``_shelves`` has them)."""
+        self._serials: list[_Shelf] = []  # the shelves by serial
+        self._tables: dict[IncidentType | None, _PairTable] = {}
+        """By a call's type: what it pairs into with each shelf (see :meth:`_table`)."""
 
     def __len__(self) -> int:
         return len(self._sites)
@@ -675,18 +883,11 @@ class DuplicateFinder:
         return max(radius, 1.0)
 
     def _radius_class(self, radius_m: float) -> _RadiusClass:
-        """The class of a site radius; classes double up to the spread cap, then one more."""
-        floor, bound, level = 0.0, _SMALLEST_RADIUS_CLASS_M, 0
-        while radius_m > bound:
-            if bound >= self._policy.max_spread_m:
-                return _RadiusClass(level=level + 1, floor_m=bound, bound_m=math.inf)
-            floor, bound, level = bound, bound * 2.0, level + 1
-        return _RadiusClass(level=level, floor_m=floor, bound_m=bound)
+        """The class of a site radius; classes double up to the spread cap, then one more.
 
-    def _shelf_key(self, incident: OpenIncident) -> _ShelfKey:
-        kind = incident.incident_type
-        level = self._radius_class(incident.radius_m).level
-        return (_family(kind), scene(kind), kind in _UNKNOWN_TYPES, level)
+        The first class whose bound is not below the radius (a NaN radius: the first).
+        """
+        return self._classes[bisect.bisect_left(self._bounds, radius_m)]
 
     def _cell_deg(self, base_m: float, bound_m: float) -> float:
         """A cell about as wide as the gate of a typical call and a site of ``bound_m``."""
@@ -694,10 +895,10 @@ class DuplicateFinder:
         spread = min(math.hypot(bound_m, _TYPICAL_CALL_RADIUS_M), policy.max_spread_m)
         return max(base_m + policy.k * spread, _MIN_CELL_M) / _M_PER_DEG
 
-    def _coarse_map(self) -> _Zones:
+    def _coarse_map(self) -> _RowZones:
         """The map of every shelf, its zones as wide as the widest reach of any call."""
         policy = self._policy
-        return _Zones((_WIDEST_SCENE_M + policy.k * policy.max_spread_m) / _M_PER_DEG)
+        return _RowZones((_WIDEST_SCENE_M + policy.k * policy.max_spread_m) / _M_PER_DEG)
 
     def _tier(self, key: _ShelfKey) -> _Tier:
         """The tier of a shelf's key, made on first use with zones sized for its widest."""
@@ -712,7 +913,7 @@ class DuplicateFinder:
             else:
                 bound = _SMALLEST_RADIUS_CLASS_M * 2.0 ** ((band + 1) * _LEVELS_PER_BAND - 1)
                 size = self._cell_deg(_WIDE_SCENE_M, bound)
-            tier = self._tiers[band] = _Tier(size)
+            tier = self._tiers[band] = _Tier(size * _ZONE_WIDTHS[band])
         return tier
 
     def _shelf(self, key: _ShelfKey, incident: OpenIncident) -> _Shelf:
@@ -731,52 +932,66 @@ class DuplicateFinder:
             )
             tier.join(shelf, key[1].base_radius_m)
             self._shelves[key] = shelf
+            self._serials.append(shelf)
         return shelf
 
     def _place(self, site: _Site) -> None:
         """Put a site on its shelf, in its cell and row (again, after it changed)."""
         incident = site.incident
-        key = self._shelf_key(incident)
+        kind = incident.incident_type
+        level = bisect.bisect_left(self._bounds, incident.radius_m)  # its radius class
+        placing = self._placing.get((kind, level))
+        if placing is None:
+            key = (*_KINDS[kind], level)  # family, scene, unknown or not, radius class
+            placing = self._placing[kind, level] = (key, self._shelf(key, incident))
+        key, shelf = placing
+        lat, lon = incident.lat, incident.lon
+        zones, area_map = shelf.tier.zones, self._area
         if site.shelf == key:
-            shelf = self._shelves[key]
-            lat, lon = incident.lat, incident.lon
             cell = shelf.cell(lat, lon)
             if cell != site.cell:
                 self._leave_cell(shelf, site)
                 site.cell = cell
                 shelf.cells.setdefault(cell, {})[incident.incident_id] = site
-            zones = shelf.tier.zones
             zone = zones.zone(lat, lon)
             if zone != site.zone:
-                zones.leave(shelf, site.zone)
+                _leave_zone(zones, site)
                 site.zone = zone
-                zones.enter(shelf, zone)
-            area = self._area.zone(lat, lon)
+                site.zone_at = zones.enter(site, zone)
+            area = area_map.zone(lat, lon)
             if area != site.area:
-                self._area.leave(shelf, site.area)
+                _leave_area(area_map, site)
                 site.area = area
-                self._area.enter(shelf, area)
-            shelf.store(site)
+                site.area_at = area_map.enter(site, area)
+            last_us = shelf.store(site)
+            area_map.write(area, site.area_at, (lat, lon, incident.radius_m, last_us, shelf.serial))
             return
-        self._unplace(site)
-        shelf = self._shelf(key, incident)
-        site.shelf, site.cell = key, shelf.cell(incident.lat, incident.lon)
-        shelf.cells.setdefault(site.cell, {})[incident.incident_id] = site
-        site.zone = shelf.tier.zones.zone(incident.lat, incident.lon)
-        shelf.tier.zones.enter(shelf, site.zone)
-        site.area = self._area.zone(incident.lat, incident.lon)
-        self._area.enter(shelf, site.area)
-        shelf.add(site)
+        if site.shelf is not None:
+            self._unplace(site)
+        site.shelf, site.home, site.cell = key, shelf, shelf.cell(lat, lon)
+        members = shelf.cells.get(site.cell)
+        if members is None:
+            shelf.cells[site.cell] = {incident.incident_id: site}
+        else:
+            members[incident.incident_id] = site
+        site.zone = zones.zone(lat, lon)
+        site.zone_at = zones.enter(site, site.zone)
+        site.area = area_map.zone(lat, lon)
+        site.area_at = area_map.enter(site, site.area)
+        last_us = shelf.add(site)
+        area_map.write(
+            site.area, site.area_at, (lat, lon, incident.radius_m, last_us, shelf.serial)
+        )
 
     def _unplace(self, site: _Site) -> None:
         if site.shelf is None:
             return
         shelf = self._shelves[site.shelf]
         self._leave_cell(shelf, site)
-        shelf.tier.zones.leave(shelf, site.zone)
-        self._area.leave(shelf, site.area)
+        _leave_zone(shelf.tier.zones, site)
+        _leave_area(self._area, site)
         shelf.remove(site)
-        site.shelf = None
+        site.shelf = site.home = None
 
     @staticmethod
     def _leave_cell(shelf: _Shelf, site: _Site) -> None:
@@ -792,7 +1007,10 @@ class DuplicateFinder:
         radius = self._radius(incident.radius_m)
         weight = incident.calls / radius**2
         site = _Site(
-            incident=replace(incident, radius_m=radius),
+            # (a copy with the radius used, unless it is the one given: it is frozen)
+            incident=incident
+            if radius is incident.radius_m
+            else replace(incident, radius_m=radius),
             weight=weight,
             weighted_lat=incident.lat * weight,
             weighted_lon=incident.lon * weight,
@@ -838,6 +1056,9 @@ class DuplicateFinder:
         """
         self._sites = {}
         self._shelves = {}
+        self._placing = {}
+        self._serials = []
+        self._tables = {}
         self._tiers = {}
         self._area = self._coarse_map()
         for saved in sites:
@@ -858,9 +1079,21 @@ class DuplicateFinder:
         newest = current.last_call_at
         if last is not None and (newest is None or last > newest):
             newest = last
-        site.incident = replace(
-            current, lat=lat, lon=lon, radius_m=radius, calls=calls, last_call_at=newest
-        )
+        if type(current) is OpenIncident:  # what replace() makes, without its overhead
+            site.incident = OpenIncident(
+                incident_id=current.incident_id,
+                incident_type=current.incident_type,
+                lat=lat,
+                lon=lon,
+                radius_m=radius,
+                opened_at=current.opened_at,
+                last_call_at=newest,
+                calls=calls,
+            )
+        else:
+            site.incident = replace(
+                current, lat=lat, lon=lon, radius_m=radius, calls=calls, last_call_at=newest
+            )
         self._place(site)
         return site.incident
 
@@ -888,14 +1121,33 @@ class DuplicateFinder:
         )
 
     def candidates(self, call: NewCall, limit: int = 3) -> list[DuplicateCandidate]:
-        """Compatible open incidents within their gate and window, best first."""
+        """Compatible open incidents within their gate and window, best first.
+
+        When the zones a call's tiers span (or the coarse map's) hold few members, they are
+        judged directly, each in its shelf's box; else the coarse map's are swept with arrays
+        (when not too many), or their shelves searched.
+        """
         if not self._sites or limit <= 0:
             return []
-        welcome = _COMPATIBLE_WITH[_family(call.incident_type)]
+        welcome = _COMPATIBLE_WITH[_KINDS[call.incident_type][0]]
         if not welcome:
             return []
         call_radius = self._radius(call.radius_m)
-        shelves = self._near(call, call_radius)
+        found = self._zone_members(call, call_radius)
+        if found is None:
+            return self._ranked(call, call_radius, welcome, self._near(call, call_radius), limit)
+        groups, count, wide = found
+        if wide is None:
+            if count <= _JUDGE_SITES:
+                return self._judged(call, call_radius, welcome, groups, limit)
+        elif count <= _JUDGE_SITES_WIDE:
+            return self._judged(call, call_radius, welcome, groups, limit)
+        elif count <= _SWEEP_SITES_WIDE and self._area.exact and self._sweep_from > 0:
+            call_us = float(_micros(call.at))
+            if -_EXACT_US < call_us < _EXACT_US:
+                return self._swept(call, call_us, call_radius, wide, limit)
+        members = itertools.chain.from_iterable(lists for _, group in groups for lists in group)
+        shelves = sorted(set(map(_HOME, members)), key=_ORDER)
         return self._ranked(call, call_radius, welcome, shelves, limit)
 
     def _ranked(
@@ -907,8 +1159,9 @@ class DuplicateFinder:
         limit: int,
     ) -> list[DuplicateCandidate]:
         """The best candidates on the given shelves (in search order) of welcome families."""
-        policy = self._policy
+        kind = call.incident_type
         ranking = _Ranking(limit)
+        search = self._search
         for shelf in shelves:
             if shelf.family not in welcome or not shelf.cells:
                 continue
@@ -917,109 +1170,193 @@ class DuplicateFinder:
             floor = 2.0 * math.log(math.hypot(call_radius, shelf.radius.floor_m))
             if ranking.full_below(floor - _SCORE_SLACK):
                 break
-            pair = _pair_scene(shelf.sample_type, call.incident_type)
-            spread = min(math.hypot(call_radius, shelf.radius.bound_m), policy.max_spread_m)
-            reach = pair.base_radius_m + policy.k * spread
-            self._search(
-                shelf, call=call, call_radius=call_radius, pair=pair, reach=reach, ranking=ranking
-            )
+            search(shelf, call, call_radius, _pair_scene(shelf.sample_type, kind), ranking)
         return [_candidate(entry) for entry in ranking.best()]
+
+    def _judged(
+        self,
+        call: NewCall,
+        call_radius: float,
+        welcome: frozenset[Family],
+        groups: list[_Group],
+        limit: int,
+    ) -> list[DuplicateCandidate]:
+        """The best candidates among the given members: what searching their shelves gives.
+
+        Each member of a welcome family is judged by the rule when it lies in the box its
+        shelf's search looks at (:meth:`_box`), as that search's loop would judge it. The
+        members come in groups with a box that holds the box of each of their shelves (a
+        tier's, see :meth:`_zone_members`): a member outside it is outside its shelf's box,
+        so a shelf's box is worked out only when one of its members is inside.
+        """
+        kind = call.incident_type
+        policy = self._policy
+        ranking = _Ranking(limit)
+        offer = ranking.offer
+        boxes: dict[_Shelf, tuple[float, float, float, float, Scene] | None] = {}
+        for (near_lat_lo, near_lat_hi, near_lon_lo, near_lon_hi), lists in groups:
+            for members in lists:
+                for site in members:
+                    incident = site.incident
+                    lat, lon = incident.lat, incident.lon
+                    if not (
+                        near_lat_lo <= lat <= near_lat_hi and near_lon_lo <= lon <= near_lon_hi
+                    ):
+                        continue
+                    shelf = site.home
+                    if shelf is None:  # (every member listed in a zone has a shelf)
+                        continue
+                    if shelf in boxes:
+                        box = boxes[shelf]
+                    elif shelf.family in welcome:
+                        pair = _pair_scene(shelf.sample_type, kind)
+                        lat_lo, lat_hi, lon_lo, lon_hi, _ = self._box(
+                            shelf, call, call_radius, pair
+                        )
+                        box = boxes[shelf] = (lat_lo, lat_hi, lon_lo, lon_hi, pair)
+                    else:
+                        box = boxes[shelf] = None
+                    if box is not None and box[0] <= lat <= box[1] and box[2] <= lon <= box[3]:
+                        entry = _measure(incident, call, call_radius, box[4], policy)
+                        if entry is not None:
+                            offer(entry)
+        return [_candidate(entry) for entry in ranking.best()]
+
+    def _zone_members(
+        self, call: NewCall, call_radius: float
+    ) -> tuple[list[_Group], int, list[int] | None] | None:
+        """The member lists of the zones near a call, how many members they hold, and the
+        zones of the coarse map when it gave them.
+
+        For each tier, the box of the largest reach any of its shelves has for the call, with
+        a margin at least ``_search``'s, and the longitude span taken at the highest latitude
+        of any tier's box, so it holds the box of each shelf of the tier; the member lists of
+        the zones it spans, with that box. A tier whose box spans too many zones sends the
+        query to the coarse map with the largest box (which holds every tier's). ``None``
+        near the poles (every shelf with members is near).
+        """
+        policy = self._policy
+        call_base = _KINDS[call.incident_type][1].base_radius_m
+        k, cap = policy.k, policy.max_spread_m
+        reaches: list[tuple[_Zones, float]] = []
+        widest = 0.0
+        for tier in self._tiers.values():
+            zones = tier.zones
+            if zones.sites:
+                reach = max(tier.base_m, call_base) + k * min(
+                    math.hypot(call_radius, tier.bound_m), cap
+                )
+                dlat = reach / _M_PER_DEG * _ZONE_MARGIN
+                if not reaches or dlat > widest:  # max() of them, NaN and all
+                    widest = dlat
+                reaches.append((zones, dlat))
+        if not reaches:
+            return [], 0, None
+        lat, lon = call.lat, call.lon
+        edge = abs(lat) + widest
+        if edge >= _POLAR_EDGE_DEG:
+            return None
+        stretch = 1.0 / math.cos(math.radians(edge))
+        floor = math.floor
+        groups: list[_Group] = []
+        count = 0
+        for zones, dlat in reaches:
+            size, dlon = zones.size, dlat * stretch
+            box = (lat - dlat, lat + dlat, lon - dlon, lon + dlon)
+            row_lo, row_hi = floor(box[0] / size), floor(box[1] / size)  # as zones.span() says
+            col_lo, col_hi = floor(box[2] / size), floor(box[3] / size)
+            visits = (row_hi - row_lo + 1) * (col_hi - col_lo + 1)
+            if visits > _ZONE_VISITS:  # (what the tiers gave is dropped)
+                area = self._area
+                dlon = widest * stretch
+                keys = area.occupied(area.span(widest, dlon, lat, lon))
+                lists = [area.sites[zone] for zone in keys]
+                box = (lat - widest, lat + widest, lon - dlon, lon + dlon)
+                return [(box, lists)], sum(map(len, lists)), keys
+            sites = zones.sites
+            if visits > len(sites):  # fewer zones hold members: take them all
+                lists = list(sites.values())
+                count += sum(map(len, lists))
+            else:
+                lists = []
+                get, step = sites.get, zones.step
+                for first in range(row_lo * step, row_hi * step + 1, step):
+                    for zone in range(first + col_lo, first + col_hi + 1):
+                        members = get(zone)
+                        if members is not None:
+                            lists.append(members)
+                            count += len(members)
+            groups.append((box, lists))
+        return groups, count, None
 
     def _near(self, call: NewCall, call_radius: float) -> list[_Shelf]:
         """The shelves that may hold a member within reach of a call, in search order.
 
-        For each tier, the box of the largest reach any of its shelves has for the call, with
-        a margin at least ``_search``'s, and the longitude span taken at the highest latitude
-        of any tier's box, so it holds the box of each shelf of the tier; the shelves with
-        members in the zones it spans. A tier whose box spans too many zones sends the query
-        to the coarse map with the largest box. Near the poles, every shelf with members.
+        The shelves of the members of the zones near the call (:meth:`_zone_members`); near
+        the poles, every shelf with members.
+        """
+        found = self._zone_members(call, call_radius)
+        if found is None:
+            lists = list(self._area.sites.values())
+        else:
+            lists = [members for _, group in found[0] for members in group]
+        return sorted(set(map(_HOME, itertools.chain.from_iterable(lists))), key=_ORDER)
+
+    def _box(
+        self, shelf: _Shelf, call: NewCall, call_radius: float, pair: Scene
+    ) -> tuple[float, float, float, float, bool]:
+        """The box a shelf's search looks at: latitudes, longitudes, and whether it is polar.
+
+        Its half-height is the largest gate of the shelf's members for the call (its radius
+        class's bound), with a margin; its half-width that, taken at its highest latitude.
+        Near a pole longitude is not bounded.
         """
         policy = self._policy
-        call_base = scene(call.incident_type).base_radius_m
-        reaches = [
-            (
-                tier,
-                (
-                    max(tier.base_m, call_base)
-                    + policy.k * min(math.hypot(call_radius, tier.bound_m), policy.max_spread_m)
-                )
-                / _M_PER_DEG
-                * _ZONE_MARGIN,
-            )
-            for tier in self._tiers.values()
-            if tier.zones.members
-        ]
-        if not reaches:
-            return []
-        lat, lon = call.lat, call.lon
-        widest = max(dlat for _, dlat in reaches)
-        edge = abs(lat) + widest
-        near: set[_Shelf] = set()
+        spread = min(math.hypot(call_radius, shelf.radius.bound_m), policy.max_spread_m)
+        dlat = (pair.base_radius_m + policy.k * spread) / _M_PER_DEG * _REACH_MARGIN
+        lat = call.lat
+        edge = abs(lat) + dlat
         if edge >= _POLAR_EDGE_DEG:
-            for shelves in self._area.members.values():
-                near.update(shelves)
-            return sorted(near, key=_ORDER)
-        stretch = 1.0 / math.cos(math.radians(edge))
-        spans = []
-        for tier, dlat in reaches:
-            zones = tier.zones
-            span = zones.span(dlat, dlat * stretch, lat, lon)
-            row_lo, row_hi, col_lo, col_hi = span
-            if (row_hi - row_lo + 1) * (col_hi - col_lo + 1) > _ZONE_VISITS:
-                area = self._area
-                area.gather(near, area.span(widest, widest * stretch, lat, lon))
-                return sorted(near, key=_ORDER)
-            spans.append((zones, span))
-        for zones, span in spans:
-            zones.gather(near, span)
-        return sorted(near, key=_ORDER)
+            return lat - dlat, lat + dlat, -math.inf, math.inf, True
+        dlon = dlat / math.cos(math.radians(edge))
+        return lat - dlat, lat + dlat, call.lon - dlon, call.lon + dlon, False
 
     def _search(
-        self,
-        shelf: _Shelf,
-        *,
-        call: NewCall,
-        call_radius: float,
-        pair: Scene,
-        reach: float,
-        ranking: _Ranking,
+        self, shelf: _Shelf, call: NewCall, call_radius: float, pair: Scene, ranking: _Ranking
     ) -> None:
-        """Offer one shelf's candidates: members in the box the reach spans, judged exactly.
+        """Offer one shelf's candidates: members in its box (:meth:`_box`), judged exactly.
 
-        When the reach's cells hold many members (and the shelf's rows are not too many for
-        them), the shelf is swept with arrays instead of looping over the members.
+        When the box's cells hold many members (and the shelf's rows are not too many for
+        them), the shelf is swept with arrays instead of looping over them.
         """
-        dlat = reach / _M_PER_DEG * _REACH_MARGIN
-        lat_lo, lat_hi = call.lat - dlat, call.lat + dlat
-        edge = abs(call.lat) + dlat
+        lat_lo, lat_hi, lon_lo, lon_hi, polar = self._box(shelf, call, call_radius, pair)
         cells = shelf.cells
-        row_lo, row_hi = math.floor(lat_lo / shelf.cell_deg), math.floor(lat_hi / shelf.cell_deg)
-        polar = edge >= _POLAR_EDGE_DEG
+        size = shelf.cell_deg
+        row_lo, row_hi = math.floor(lat_lo / size), math.floor(lat_hi / size)
         if polar:  # longitude is not bounded: every cell in the rows
-            lon_lo, lon_hi = -math.inf, math.inf
             col_lo, col_hi, span = 0, 0, math.inf
         else:
-            dlon = dlat / math.cos(math.radians(edge))
-            lon_lo, lon_hi = call.lon - dlon, call.lon + dlon
-            col_lo = math.floor(lon_lo / shelf.cell_deg)
-            col_hi = math.floor(lon_hi / shelf.cell_deg)
+            col_lo = math.floor(lon_lo / size)
+            col_hi = math.floor(lon_hi / size)
             span = (row_hi - row_lo + 1) * (col_hi - col_lo + 1)
+        box = (lat_lo, lat_hi, lon_lo, lon_hi)
         # A sweep pays when many cells would be visited, or many members looped over.
         rows = len(shelf.sites)
-        large = rows >= self._sweep_from
+        sweep_from = self._sweep_from
+        large = rows >= sweep_from
         if large and (
-            self._sweep_from <= 0
-            or min(span, len(cells)) >= max(_SWEEP_VISITS, rows / _ROWS_PER_VISIT)
+            sweep_from <= 0 or min(span, len(cells)) >= max(_SWEEP_VISITS, rows / _ROWS_PER_VISIT)
         ):
-            box = (lat_lo, lat_hi, lon_lo, lon_hi)
             self._sweep(shelf, box, call=call, call_radius=call_radius, pair=pair, ranking=ranking)
             return
         if span <= len(cells):
+            get = cells.get
+            columns = range(col_lo, col_hi + 1)
             groups = [
                 members
                 for row in range(row_lo, row_hi + 1)
-                for column in range(col_lo, col_hi + 1)
-                if (members := cells.get((row, column))) is not None
+                for members in map(get, zip(itertools.repeat(row), columns))
+                if members is not None
             ]
         else:
             groups = [
@@ -1029,20 +1366,20 @@ class DuplicateFinder:
             ]
         if (
             large
-            and (count := sum(map(len, groups))) >= self._sweep_from
+            and (count := sum(map(len, groups))) >= sweep_from
             and rows <= count * _ROWS_PER_MEMBER
         ):
-            box = (lat_lo, lat_hi, lon_lo, lon_hi)
             self._sweep(shelf, box, call=call, call_radius=call_radius, pair=pair, ranking=ranking)
             return
         policy = self._policy
+        offer = ranking.offer
         for members in groups:
             for site in members.values():
                 incident = site.incident
                 if lat_lo <= incident.lat <= lat_hi and lon_lo <= incident.lon <= lon_hi:
                     entry = _measure(incident, call, call_radius, pair, policy)
                     if entry is not None:
-                        ranking.offer(entry)
+                        offer(entry)
 
     def _sweep(
         self,
@@ -1084,21 +1421,14 @@ class DuplicateFinder:
         if found.size == 0:
             return
         policy = self._policy
-        site_lat, site_lon = lat[found], lon[found]
-        spread = np.hypot(call_radius, shelf.radius_m[found])
-        gate = pair.base_radius_m + policy.k * np.minimum(spread, policy.max_spread_m)
-        slack = np.abs(gate) * _APPROX_SLACK + _APPROX_FLOOR
-        mean_lat = np.radians((site_lat + call.lat) / 2.0)
-        distance = _M_PER_DEG * np.hypot(
-            (call.lon - site_lon) * np.cos(mean_lat), call.lat - site_lat
+        judged = _worth_judging(
+            ranking,
+            call,
+            call_radius,
+            policy,
+            (lat[found], lon[found], shelf.radius_m[found]),
+            pair.base_radius_m,
         )
-        score = distance**2 / (2.0 * spread**2) + 2.0 * np.log(spread)
-        worst = ranking.worst[0] if ranking.worst is not None else math.inf
-        sure = score[distance < gate - slack]
-        if sure.size >= ranking.limit:
-            worst = min(worst, float(np.partition(sure, ranking.limit - 1)[ranking.limit - 1]))
-        # Negated comparisons keep a NaN estimate for the rule to judge.
-        judged = ~(distance > gate + slack) & ~(score > _padded(worst))
         sites = shelf.sites
         for slot in found[judged].tolist():
             site = sites[slot]
@@ -1106,6 +1436,67 @@ class DuplicateFinder:
                 entry = _measure(site.incident, call, call_radius, pair, policy)
                 if entry is not None:
                     ranking.offer(entry)
+
+    def _swept(
+        self, call: NewCall, call_us: float, call_radius: float, zones: list[int], limit: int
+    ) -> list[DuplicateCandidate]:
+        """The best candidates among the members of zones of the coarse map, swept with arrays.
+
+        Their rows are the zones' (:class:`_RowZones`), each pairing with the call as its
+        shelf does (:meth:`_table`). As in :meth:`_sweep`, the family and window tests are
+        exact, and estimates only discard, with slack, members beyond their gate or unable
+        to place; the rest is judged by the rule: the candidates a search of their shelves
+        would offer, less some that cannot place. ``call_us``: the call's moment in
+        microseconds, exact as a float (as every row's last activity is).
+        """
+        if not zones:
+            return []
+        area = self._area
+        sites, rows = area.sites, area.rows
+        members = list(itertools.chain.from_iterable(sites[zone] for zone in zones))
+        block = np.concatenate([rows[zone][: len(sites[zone])] for zone in zones])
+        welcome, base, window_us, pairs = self._table(call.incident_type)
+        serials = block[:, 4].astype(np.intp)
+        age_us = call_us - block[:, 3]
+        found = np.flatnonzero(welcome[serials] & (age_us <= window_us[serials]))
+        ranking = _Ranking(limit)
+        if found.size:
+            found_serials = serials[found]
+            judged = _worth_judging(
+                ranking,
+                call,
+                call_radius,
+                self._policy,
+                (block[found, 0], block[found, 1], block[found, 2]),
+                base[found_serials],
+            )
+            policy, offer = self._policy, ranking.offer
+            for row, serial in zip(
+                found[judged].tolist(), found_serials[judged].tolist(), strict=True
+            ):
+                entry = _measure(members[row].incident, call, call_radius, pairs[serial], policy)
+                if entry is not None:
+                    offer(entry)
+        return [_candidate(entry) for entry in ranking.best()]
+
+    def _table(self, kind: IncidentType | None) -> _PairTable:
+        """How a call of this type pairs with each shelf, by serial: welcome or not, the
+        pair's scene's base radius and window (in microseconds), and the scene.
+
+        Made for a type on first use, again once shelves were made since.
+        """
+        table = self._tables.get(kind)
+        serials = self._serials
+        if table is None or len(table[3]) < len(serials):
+            welcome = _COMPATIBLE_WITH[_KINDS[kind][0]]
+            pairs = [_pair_scene(shelf.sample_type, kind) for shelf in serials]
+            table = self._tables[kind] = (
+                np.array([shelf.family in welcome for shelf in serials], dtype=np.bool_),
+                np.array([pair.base_radius_m for pair in pairs], dtype=np.float64),
+                np.array([pair.window // _MICROSECOND for pair in pairs], dtype=np.float64),
+                pairs,
+            )
+        return table
 
     def _judge(
         self, incident: OpenIncident, call: NewCall, call_radius: float
