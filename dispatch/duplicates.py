@@ -111,6 +111,31 @@ class ProposalState(enum.StrEnum):
     CLOSED = "closed"
 
 
+_UNDECIDED = frozenset({ProposalState.DUE, ProposalState.PROPOSED})
+"""The states of a proposal waiting for the dispatcher's decision."""
+
+# The events the desk folds; any other (most of the log: calls received, queued, answered...)
+# passes at the cost of a dictionary lookup: whether a type is one of these, or a subclass, is
+# decided on its first event.
+_FOLDED: tuple[type[Event], ...] = (
+    IncidentOpened,
+    DuplicateSearchMarked,
+    DuplicateProposed,
+    DuplicateRejected,
+    IncidentStatusChanged,
+    IncidentClassified,
+    TrappedReported,
+    IncidentArchived,
+)
+_folds: dict[type[Event], bool] = {}
+
+
+def _folds_type(kind: type[Event]) -> bool:
+    """Whether the desk folds events of this type (remembered per type)."""
+    folds = _folds[kind] = issubclass(kind, _FOLDED)
+    return folds
+
+
 @dataclass(slots=True, kw_only=True)
 class Proposal:
     """A call's incident proposed as a duplicate of an open incident."""
@@ -244,6 +269,9 @@ class DuplicateDesk:
         self.recorded_mark = 0
         """The newest mark the log holds (a proposal's ``searched_through``, or a mark's)."""
         self.proposals: dict[IncidentId, Proposal] = {}
+        self._undecided: dict[IncidentId, Proposal] | None = {}
+        """The proposals waiting for a decision, in the order of ``proposals`` (``None``: to
+        be listed again, after one came back to wait where a decided one was)."""
         self._due: dict[IncidentId, Proposal] = {}
         self._reports: dict[CallId, list[TrappedReport]] = {}
         """Trapped counts by call, in the order they were reported."""
@@ -266,6 +294,9 @@ class DuplicateDesk:
     def apply(self, event: Event, seq: int = 0) -> bool:
         """Fold one committed event; ``True`` if a proposal became due."""
         self.folded_through = max(self.folded_through, seq)
+        folds = _folds.get(type(event))
+        if not (folds or (folds is None and _folds_type(type(event)))):
+            return False
         if isinstance(event, IncidentOpened):
             call = _new_call(event)
             return call is not None and self._search(event.incident_id, call, event.plate)
@@ -304,6 +335,7 @@ class DuplicateDesk:
         gone = event.incident_id
         self.finder.close(gone)  # closed already when it concluded, unless a log says not
         self.proposals.pop(gone, None)
+        self._decided(gone)
         self._due.pop(gone, None)
         self._unsearched.pop(gone, None)
         self._closed_unsearched.pop(gone, None)
@@ -332,6 +364,7 @@ class DuplicateDesk:
             raise TypeError("not a duplicate desk's snapshot")
         self.finder.restore(state.sites)
         self.proposals = {p.incident_id: replace(p) for p in state.proposals}
+        self._undecided = None
         self._due = {incident_id: self.proposals[incident_id] for incident_id in state.due}
         self._reports = {}
         for report in state.reports:
@@ -406,16 +439,18 @@ class DuplicateDesk:
             attach = closed.merged_into != event.candidate
         if attach and event.candidate in self.finder:
             self.finder.attach(event.candidate, call)
-        self.proposals[event.incident_id] = Proposal(
-            call_id=event.call_id,
-            incident_id=event.incident_id,
-            candidate=event.candidate,
-            distance_m=event.distance_m,
-            gate_m=event.gate_m,
-            score=event.score,
-            plate=plate,
-            call=call,
-            state=state,
+        self._keep(
+            Proposal(
+                call_id=event.call_id,
+                incident_id=event.incident_id,
+                candidate=event.candidate,
+                distance_m=event.distance_m,
+                gate_m=event.gate_m,
+                score=event.score,
+                plate=plate,
+                call=call,
+                state=state,
+            )
         )
 
     def finish_replay(self) -> bool:
@@ -450,7 +485,8 @@ class DuplicateDesk:
             plate=plate,
             call=call,
         )
-        self.proposals[incident_id] = self._due[incident_id] = proposal
+        self._keep(proposal)
+        self._due[incident_id] = proposal
 
     def _open_site(self, incident_id: IncidentId, call: NewCall) -> None:
         self.finder.open(
@@ -466,9 +502,10 @@ class DuplicateDesk:
 
     def _rejected(self, event: DuplicateRejected) -> None:
         proposal = self.proposals.get(event.incident_id)
-        if proposal is None or proposal.state not in {ProposalState.DUE, ProposalState.PROPOSED}:
+        if proposal is None or proposal.state not in _UNDECIDED:
             return
         proposal.state = ProposalState.REJECTED
+        self._decided(event.incident_id)
         self._due.pop(event.incident_id, None)
         self._open_site(proposal.incident_id, proposal.call)
 
@@ -477,9 +514,10 @@ class DuplicateDesk:
             return
         gone = event.incident_id
         proposal = self.proposals.get(gone)
-        if proposal is not None and proposal.state in {ProposalState.DUE, ProposalState.PROPOSED}:
+        if proposal is not None and proposal.state in _UNDECIDED:
             merged = event.status is IncidentStatus.MERGED
             proposal.state = ProposalState.MERGED if merged else ProposalState.CLOSED
+            self._decided(gone)
             self._due.pop(gone, None)
         into = event.merged_into
         if into is not None and gone in self.finder and into in self.finder:
@@ -492,12 +530,33 @@ class DuplicateDesk:
         return list(self._due.values())
 
     def open_proposals(self) -> list[Proposal]:
-        """Proposals waiting for the dispatcher's decision."""
-        return [
-            p
-            for p in self.proposals.values()
-            if p.state in {ProposalState.DUE, ProposalState.PROPOSED}
-        ]
+        """Proposals waiting for the dispatcher's decision (in the order of ``proposals``)."""
+        undecided = self._undecided
+        if undecided is None:
+            undecided = self._undecided = {
+                incident_id: p for incident_id, p in self.proposals.items() if p.state in _UNDECIDED
+            }
+        return list(undecided.values())
+
+    def _keep(self, proposal: Proposal) -> None:
+        """Hold a proposal (in place of the incident's earlier one), its waiting noted."""
+        incident_id = proposal.incident_id
+        known = incident_id in self.proposals
+        self.proposals[incident_id] = proposal
+        undecided = self._undecided
+        if undecided is None:
+            return
+        if proposal.state not in _UNDECIDED:
+            undecided.pop(incident_id, None)
+        elif incident_id in undecided or not known:
+            undecided[incident_id] = proposal  # its place in ``proposals``: kept, or the last
+        else:  # waiting again where a decided one was: list them again when asked
+            self._undecided = None
+
+    def _decided(self, incident_id: IncidentId) -> None:
+        """The incident's proposal no longer waits (decided, or gone)."""
+        if self._undecided is not None:
+            self._undecided.pop(incident_id, None)
 
 
 class DuplicatesService:
@@ -566,7 +625,7 @@ class DuplicatesService:
 
     def _open(self, incident_id: str) -> Proposal:
         proposal = self.proposal(incident_id)
-        if proposal.state not in {ProposalState.DUE, ProposalState.PROPOSED}:
+        if proposal.state not in _UNDECIDED:
             raise ProposalRefused(f"the proposal is already {proposal.state.value}")
         return proposal
 
