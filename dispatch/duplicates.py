@@ -577,9 +577,10 @@ class DuplicatesService:
 
     def _on_commit(self, batch: Sequence[Recorded]) -> None:
         desk = self.desk
+        apply = desk.apply
         due = False
-        for record in batch:
-            due = desk.apply(record.event, record.seq) or due
+        for seq, event in batch:
+            due = apply(event, seq) or due
         if due or desk.mark_due():
             self.wake.set()
 

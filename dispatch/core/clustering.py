@@ -1191,8 +1191,7 @@ class DuplicateFinder:
         """
         kind = call.incident_type
         policy = self._policy
-        ranking = _Ranking(limit)
-        offer = ranking.offer
+        ranking: _Ranking | None = None  # made for the first candidate (most calls have none)
         boxes: dict[_Shelf, tuple[float, float, float, float, Scene] | None] = {}
         for (near_lat_lo, near_lat_hi, near_lon_lo, near_lon_hi), lists in groups:
             for members in lists:
@@ -1219,8 +1218,10 @@ class DuplicateFinder:
                     if box is not None and box[0] <= lat <= box[1] and box[2] <= lon <= box[3]:
                         entry = _measure(incident, call, call_radius, box[4], policy)
                         if entry is not None:
-                            offer(entry)
-        return [_candidate(entry) for entry in ranking.best()]
+                            if ranking is None:
+                                ranking = _Ranking(limit)
+                            ranking.offer(entry)
+        return [] if ranking is None else [_candidate(entry) for entry in ranking.best()]
 
     def _zone_members(
         self, call: NewCall, call_radius: float
@@ -1510,7 +1511,7 @@ class DuplicateFinder:
 
     def propose(self, call: NewCall) -> DuplicateCandidate | None:
         """The best duplicate candidate for a new call, or ``None`` (a new incident)."""
-        best = self.candidates(call, limit=1)
+        best = self.candidates(call, 1)
         return best[0] if best else None
 
 
