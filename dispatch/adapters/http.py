@@ -61,6 +61,11 @@ class Metrics:
         self.log_transactions = Gauge(
             "ng112_event_log_transactions", "Commits made", registry=self.registry
         )
+        self.log_commit_seconds = Gauge(
+            "ng112_event_log_commit_seconds",
+            "Seconds spent committing, from a batch's first row to its commit",
+            registry=self.registry,
+        )
         self.stream_clients = Gauge(
             "ng112_stream_clients", "Connected stream clients", registry=self.registry
         )
@@ -472,6 +477,7 @@ async def metrics_view(request: web.Request) -> web.Response:
     metrics.log_depth.set(engine.log.queue_depth)
     metrics.log_events.set(stats.events)
     metrics.log_transactions.set(stats.transactions)
+    metrics.log_commit_seconds.set(stats.commit_seconds_total)
     broadcaster = request.app[BROADCASTER]
     metrics.stream_clients.set(broadcaster.subscriber_count)
     metrics.stream_resyncs.set(broadcaster.stats.resyncs)

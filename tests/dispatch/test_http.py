@@ -332,4 +332,6 @@ async def test_metrics_show_what_the_projections_hold_and_the_process_memory(
     assert values['ng112_idempotency_keys{kept_as="event"}'] == 3
     assert values['ng112_idempotency_keys{kept_as="seq"}'] == 0
     assert values["ng112_snapshot_restored_seq"] == 0
+    assert values["ng112_event_log_transactions"] >= 3
+    assert values["ng112_event_log_commit_seconds"] > 0
     assert values["process_resident_memory_bytes"] > 10_000_000
