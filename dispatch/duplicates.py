@@ -531,12 +531,19 @@ class DuplicateDesk:
 
     def open_proposals(self) -> list[Proposal]:
         """Proposals waiting for the dispatcher's decision (in the order of ``proposals``)."""
+        return list(self._undecided_index().values())
+
+    def open_proposal_count(self) -> int:
+        """How many proposals wait for a decision (for metrics: no list is built)."""
+        return len(self._undecided_index())
+
+    def _undecided_index(self) -> dict[IncidentId, Proposal]:
         undecided = self._undecided
         if undecided is None:
             undecided = self._undecided = {
                 incident_id: p for incident_id, p in self.proposals.items() if p.state in _UNDECIDED
             }
-        return list(undecided.values())
+        return undecided
 
     def _keep(self, proposal: Proposal) -> None:
         """Hold a proposal (in place of the incident's earlier one), its waiting noted."""

@@ -73,7 +73,7 @@ def _metrics(engine: Engine) -> bytes:
         "# TYPE ng112_unit_orders_unacknowledged gauge",
         f"ng112_unit_orders_unacknowledged {len(units.orders.flagged())}",
         "# TYPE ng112_duplicate_proposals_open gauge",
-        f"ng112_duplicate_proposals_open {len(duplicates.desk.open_proposals())}",
+        f"ng112_duplicate_proposals_open {duplicates.desk.open_proposal_count()}",
     ]
     if gateway is not None:
         lines += [

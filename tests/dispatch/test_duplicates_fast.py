@@ -66,6 +66,7 @@ class CheckedCentre(Centre):
     def commit(self, event: Event) -> None:
         super().commit(event)
         assert self.desk.open_proposals() == waiting(self.desk)
+        assert self.desk.open_proposal_count() == len(waiting(self.desk))
         self.checks += 1
 
 
