@@ -159,6 +159,8 @@ async def test_an_earthquake_collapses_to_its_buildings_through_the_api(
 
     listed = (await get(client, "/api/v1/duplicates"))["duplicates"]
     assert len(listed) == len(proposed)
+    scraped = await (await client.get("/metrics")).text()
+    assert f"ng112_duplicate_proposals_open {len(proposed)}" in scraped.splitlines()
     trapped_by_building: dict[int, list[int]] = defaultdict(list)
     for number, (dup, target) in enumerate(sorted(proposed.items())):
         call_id = engine.state.incidents[dup].calls[0]
@@ -173,6 +175,8 @@ async def test_an_earthquake_collapses_to_its_buildings_through_the_api(
         else:
             await post(client, f"/api/v1/incidents/{dup}/duplicate/accept", {}, 200)
     assert (await get(client, "/api/v1/duplicates"))["duplicates"] == []
+    scraped = await (await client.get("/metrics")).text()
+    assert "ng112_duplicate_proposals_open 0" in scraped.splitlines()
 
     per_building = Counter(building for building, _ in script)
     for site in sites:
