@@ -124,18 +124,7 @@ def churn(rng: random.Random, country: Country, finder: DuplicateFinder, steps: 
         elif action < 0.65:
             current = finder.get(target)
             assert current is not None
-            finder.open(
-                OpenIncident(
-                    incident_id=target,
-                    incident_type=rng.choice(TYPES),
-                    lat=current.lat,
-                    lon=current.lon,
-                    radius_m=current.radius_m,
-                    opened_at=current.opened_at,
-                    last_call_at=current.last_call_at,
-                    calls=current.calls,
-                )
-            )
+            finder.open(replace(current, incident_type=rng.choice(TYPES)))
         elif action < 0.8:
             finder.close(target)
         elif action < 0.9:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 
 import aiohttp
+from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from dispatch.adapters.http import ENGINE
@@ -42,26 +45,31 @@ async def _phone_event(
         return ack
 
 
+@asynccontextmanager
+async def _serving(app: web.Application) -> AsyncIterator[tuple[aiohttp.ClientSession, str]]:
+    """The application on a loopback port: an HTTP session and the base URL."""
+    async with TestServer(app, host="127.0.0.1") as server, aiohttp.ClientSession() as http:
+        yield http, f"http://127.0.0.1:{server.port}"
+
+
 async def test_projections_survive_a_restart(database: Database, locator: GazetteerLocator) -> None:
     """A waiting AML report, a callback and a device come back when the log is replayed; the
     report then joins its call `before`."""
     clock = ManualClock()
     settings = intake_settings(database)
     app = compose(settings, clock=clock, locator=locator, packages=INTAKE_ONLY)
-    async with TestServer(app, host="127.0.0.1") as server, aiohttp.ClientSession() as http:
-        base = f"http://127.0.0.1:{server.port}"
+    async with _serving(app) as (http, base):
         await _aml_waiting_and_a_callback(http, base, clock)
         async with http.post(base + "/api/v1/app/register", json={"number": "05321234567"}) as r:
             challenge = await r.json()
         async with http.post(base + "/api/v1/app/verify", json=challenge) as r:
             token = (await r.json())["device_token"]
     restarted = compose(settings, clock=clock, locator=locator, packages=INTAKE_ONLY)
-    async with TestServer(restarted, host="127.0.0.1") as server, aiohttp.ClientSession() as http:
+    async with _serving(restarted) as (http, base):
         service = restarted[INTAKE]
         assert service.aml.pending_count == 1
         assert len(service.callbacks) == 1
         assert service.device(token).number == "+905321234567"
-        base = f"http://127.0.0.1:{server.port}"
         async with http.post(base + "/api/v1/phone/events", json=offered("x2")) as response:
             ack = await response.json()
         assert service.aml.pending_count == 0
@@ -78,8 +86,7 @@ async def test_projections_come_back_from_a_snapshot(
     clock = ManualClock()
     settings = intake_settings(database).model_copy(update={"snapshot_on_stop": False})
     app = compose(settings, clock=clock, locator=locator, packages=INTAKE_ONLY)
-    async with TestServer(app, host="127.0.0.1") as server, aiohttp.ClientSession() as http:
-        base = f"http://127.0.0.1:{server.port}"
+    async with _serving(app) as (http, base):
         await _aml_waiting_and_a_callback(http, base, clock)
         engine = app[ENGINE]
         saved = await engine.save_snapshot()
@@ -102,10 +109,9 @@ async def test_a_call_older_than_the_recent_keys_still_ends(
     """The gateway's end of a long call finds it although its key now keeps only a seq."""
     clock = ManualClock()
     app = compose(intake_settings(database), clock=clock, locator=locator, packages=INTAKE_ONLY)
-    async with TestServer(app, host="127.0.0.1") as server, aiohttp.ClientSession() as http:
+    async with _serving(app) as (http, base):
         engine = app[ENGINE]
         engine.state.recent_keys = 2
-        base = f"http://127.0.0.1:{server.port}"
         for name in ("long", "a", "b", "c", "d", "e"):
             await _phone_event(http, base, offered(name))
         (key,) = [k for k in engine.state.settled_keys if k.endswith(":long")]
@@ -121,9 +127,8 @@ async def test_an_incident_waits_for_its_callback_before_it_is_archived(
     """An abandoned call's incident stays while its callback waits, then is archived."""
     clock = ManualClock()
     app = compose(intake_settings(database), clock=clock, locator=locator, packages=INTAKE_ONLY)
-    async with TestServer(app, host="127.0.0.1") as server, aiohttp.ClientSession() as http:
+    async with _serving(app) as (http, base):
         engine = app[ENGINE]
-        base = f"http://127.0.0.1:{server.port}"
         ack = await _phone_event(http, base, offered("cb1"))
         await _phone_event(http, base, status("abandoned", "cb1"))
         call_id, incident_id = ack["call_id"], ack["incident_id"]
