@@ -15,6 +15,7 @@ from urllib.parse import unquote, urlsplit
 
 import aiomqtt
 
+from dispatch.adapters.listen import ListenError, reason_of
 from dispatch.ports import MqttEndpoint
 
 logger = logging.getLogger(__name__)
@@ -74,6 +75,7 @@ def client_for(
 async def embedded_broker(host: str, port: int) -> AsyncIterator[MqttEndpoint]:
     """Run an amqtt broker in this process for the duration of the context."""
     from amqtt.broker import Broker  # noqa: PLC0415 - only embedded mode needs amqtt
+    from amqtt.errors import BrokerError  # noqa: PLC0415 - same
 
     config = {
         "listeners": {"default": {"type": "tcp", "bind": f"{host}:{port}"}},
@@ -82,7 +84,10 @@ async def embedded_broker(host: str, port: int) -> AsyncIterator[MqttEndpoint]:
         },
     }
     broker = Broker(config)
-    await broker.start()
+    try:
+        await broker.start()
+    except BrokerError as exc:
+        raise ListenError("the embedded MQTT broker", host, port, reason_of(exc)) from exc
     logger.info("embedded MQTT broker listening on %s:%d", host, port)
     try:
         yield MqttEndpoint(host=host, port=port)

@@ -16,6 +16,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from dispatch.adapters.listen import ListenError
 from dispatch.app import bench_log, event_loop
 from dispatch.app.settings import Settings, load_settings
 
@@ -117,6 +118,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 128 + signal.SIGPIPE
+    except ListenError as exc:  # a taken port: one line the operator can act on
+        print(f"ng112: {exc}", file=sys.stderr)
+        return 2
     return code
 
 

@@ -13,6 +13,7 @@ import sys
 
 from aiohttp import web
 
+from dispatch.adapters.listen import ListenError, reason_of
 from dispatch.app.composition import compose
 from dispatch.app.settings import Settings
 
@@ -29,9 +30,16 @@ async def start_site(settings: Settings) -> tuple[web.AppRunner, str]:
         # one log line per request costs about 5% of the CPU at load: opt in
         access_log=logging.getLogger("aiohttp.access") if settings.access_log else None,
     )
-    await runner.setup()
-    site = web.TCPSite(runner, settings.host, settings.port, reuse_address=True)
-    await site.start()
+    try:
+        await runner.setup()
+        site = web.TCPSite(runner, settings.host, settings.port, reuse_address=True)
+        try:
+            await site.start()
+        except OSError as exc:
+            raise ListenError("the engine", settings.host, settings.port, reason_of(exc)) from exc
+    except BaseException:
+        await runner.cleanup()  # what started (the store, the broker) stops again
+        raise
     sockets = runner.addresses
     port = sockets[0][1] if sockets else settings.port
     return runner, f"http://{settings.host}:{port}"

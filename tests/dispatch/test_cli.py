@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -134,3 +135,31 @@ def test_a_closed_pipe_ends_a_command_quietly(tmp_path: Path) -> None:
         os.close(write_end)
     assert done.returncode == 141
     assert b"Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("taken", ["http", "mqtt"])
+def test_serve_on_a_taken_port_says_so_in_one_line(
+    taken: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A port someone else holds: exit 2, one line naming it, and what did start stops."""
+    with socket.socket() as holder, socket.socket() as spare:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        spare.bind(("127.0.0.1", 0))
+        held, free = holder.getsockname()[1], spare.getsockname()[1]
+        spare.close()
+        http_port, mqtt_port = (held, free) if taken == "http" else (free, held)
+        monkeypatch.setenv("NG112_MQTT_PORT", str(mqtt_port))
+        code = main(
+            ["serve", "--port", str(http_port), "--db", f"sqlite+aiosqlite:///{tmp_path}/e.db"]
+        )
+    assert code == 2
+    err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("ng112:")]
+    what = "the engine" if taken == "http" else "the embedded MQTT broker"
+    assert err == [f"ng112: {what} cannot listen on 127.0.0.1:{held}: address already in use"]
+    if taken == "http":
+        # the broker had started before the HTTP bind failed; it has let its port go (a
+        # listener would refuse this bind even with SO_REUSEADDR, TIME_WAIT would not)
+        with socket.socket() as again:
+            again.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            again.bind(("127.0.0.1", free))
