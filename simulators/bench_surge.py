@@ -4,13 +4,14 @@ For each offered rate and each engine mode (group commit on, then off: one commi
 call), the benchmark starts an engine process (``python -m dispatch serve`` on a free
 loopback port with a temporary SQLite log, unless ``--url`` names a running one), then:
 
-- load generators in ``--workers`` separate processes (on uvloop, like the engine) post
-  calls at the rate
-  (population-weighted, the normal-day generator) and retry with the same
-  ``client_request_id`` until acknowledged;
-- this process is the dashboard: a websocket client on ``/api/v1/stream`` noting when
-  each ``call_received`` arrives; latency is from the POST being sent to that moment
-  (``time.monotonic()`` is one clock for all processes of a machine);
+- load generators in ``--workers`` separate processes (on uvloop, like the engine) draw
+  the whole run's calls first (population-weighted, the normal-day generator), batched
+  and encoded as a gateway would send them (:mod:`simulators.surge_load`), then post them
+  at the rate and retry with the same ``client_request_id`` until acknowledged;
+- this process is the dashboard: a websocket client (aiohttp's) on ``/api/v1/stream``
+  noting when each ``call_received`` arrives; latency is from the call's arrival at the
+  gateway (lingering in its batch included) to that moment (``time.monotonic()`` is one
+  clock for all processes of a machine);
 - it samples the engine's RSS (psutil) and the commit queue depth (``/metrics``);
 - afterwards it compares the acknowledged call ids with the stream and with
   ``GET /api/v1/calls/{id}`` (all of them, or a sample with ``--api-sample``):
@@ -42,11 +43,12 @@ import aiohttp
 import psutil
 import uvloop
 
-from simulators.drivers import BatchSender, CallSender, Sender, StreamWatcher
+from simulators.drivers import StreamWatcher
 from simulators.errors import EngineUnavailable
 from simulators.progress import fetch_gauges
-from simulators.runner import check_api, latency_summary, offer_calls, ws_url
+from simulators.runner import check_api, latency_summary, ws_url
 from simulators.scenario import Scenario, load_scenario
+from simulators.surge_load import offer_planned, plan_batches
 from simulators.traffic import TrafficModel, rhythm
 
 BATCH_LINGER_S = 0.005
@@ -136,26 +138,18 @@ async def _worker_async(
     url: str, scenario: Scenario, index: int, duration_s: float, batch: int
 ) -> dict[str, Any]:
     model = TrafficModel(scenario, run_id=f"{uuid.uuid4().hex[:6]}w{index}")
+    plan = plan_batches(model, duration_s=duration_s, max_batch=batch, linger_s=BATCH_LINGER_S)
     connector = aiohttp.TCPConnector(limit=scenario.max_in_flight)
     async with aiohttp.ClientSession(connector=connector) as session:
-        sender: Sender = (
-            BatchSender(session, url, max_batch=batch, linger_s=BATCH_LINGER_S)
-            if batch > 1
-            else CallSender(session, url)
-        )
-        loop_stats = await offer_calls(
-            model,
-            sender,
-            duration_s=duration_s,
-            stop=asyncio.Event(),
-            max_in_flight=scenario.max_in_flight,
+        stats, poster = await offer_planned(
+            session, url, plan, max_in_flight=scenario.max_in_flight
         )
     return {
-        "acks": [(a.call_id, a.sent_at, a.acked_at) for a in sender.acks.values()],
-        "offered": sender.stats.offered,
-        "refused": sender.stats.refused,
-        "retries": sender.stats.retries,
-        "max_lag_s": loop_stats.max_lag_s,
+        "acks": stats.acks,
+        "offered": stats.offered,
+        "refused": stats.refused,
+        "retries": poster.stats.retries,
+        "max_lag_s": stats.max_lag_s,
     }
 
 
