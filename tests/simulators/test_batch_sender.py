@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
@@ -11,32 +10,12 @@ from aiohttp import web
 from pytest_aiohttp import AiohttpServer
 
 from dispatch.adapters.http import ENGINE
-from dispatch.app.settings import Settings
 from dispatch.model.ids import CallId
 from simulators.drivers import BatchSender
-from simulators.host import start_engine
 from simulators.scenario import Scenario
 from simulators.traffic import CallSpec, TrafficModel
-from tests.conftest import Database
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def engine(database: Database) -> AsyncIterator[tuple[web.Application, str]]:
-    """The whole engine served on a loopback port, without boundaries or broker."""
-    settings = Settings(
-        db=database.url,
-        db_schema=database.schema,
-        port=0,
-        embedded_broker=False,
-        load_boundaries=False,
-    )
-    runner, url = await start_engine(settings)
-    try:
-        yield runner.app, url
-    finally:
-        await runner.cleanup()
 
 
 def _calls(count: int) -> list[CallSpec]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import aiohttp
 import orjson
 import pytest
@@ -11,13 +9,10 @@ from aiohttp import web
 from pytest_aiohttp import AiohttpServer
 
 from dispatch.adapters.http import ENGINE
-from dispatch.app.settings import Settings
 from dispatch.model.ids import CallId
-from simulators.host import start_engine
 from simulators.scenario import Scenario
 from simulators.surge_load import PlannedBatch, offer_planned, plan_batches
 from simulators.traffic import TrafficModel
-from tests.conftest import Database
 
 
 def _model(calls_per_s: float, seed: int = 11) -> TrafficModel:
@@ -77,23 +72,6 @@ def test_a_plan_refuses_nonsense(kwargs: dict[str, float]) -> None:
     arguments.update(kwargs)
     with pytest.raises(ValueError, match="max_batch"):
         plan_batches(_model(10), **arguments)  # type: ignore[arg-type]
-
-
-@pytest.fixture
-async def engine(database: Database) -> AsyncIterator[tuple[web.Application, str]]:
-    """The whole engine served on a loopback port, without boundaries or broker."""
-    settings = Settings(
-        db=database.url,
-        db_schema=database.schema,
-        port=0,
-        embedded_broker=False,
-        load_boundaries=False,
-    )
-    runner, url = await start_engine(settings)
-    try:
-        yield runner.app, url
-    finally:
-        await runner.cleanup()
 
 
 def _immediate(plan: list[PlannedBatch]) -> list[PlannedBatch]:
