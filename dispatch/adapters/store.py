@@ -66,6 +66,8 @@ snapshots_table = sa.Table(
 )
 
 CommitListener = Callable[[Sequence[Recorded]], None]
+#: A listener that also takes each event's stored JSON (:func:`encode_event`), in order.
+EncodedListener = Callable[[Sequence[Recorded], Sequence[bytes]], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,7 +166,7 @@ class EventLog:
         self._queue: asyncio.Queue[_Pending | None] = asyncio.Queue(maxsize=queue_size)
         """Appends waiting for the writer; ``None`` wakes an idle writer to stop."""
         self._stopping = False
-        self._listeners: list[CommitListener] = []
+        self._listeners: list[tuple[CommitListener | None, EncodedListener | None]] = []
         self._next_seq = 1
         self._published_seq = 0
         self.stats = CommitStats()
@@ -209,7 +211,11 @@ class EventLog:
 
     def add_listener(self, listener: CommitListener) -> None:
         """Call ``listener`` with every committed batch, in order, from the writer."""
-        self._listeners.append(listener)
+        self._listeners.append((listener, None))
+
+    def add_encoded_listener(self, listener: EncodedListener) -> None:
+        """As :meth:`add_listener`, also passing the bytes each event was stored as."""
+        self._listeners.append((None, listener))
 
     async def append(self, events: Sequence[Event]) -> list[int]:
         """Append events atomically; returns their sequence numbers once committed."""
@@ -266,10 +272,13 @@ class EventLog:
         recorded_at: datetime | str = now.isoformat() if sqlite else now
         rows: list[tuple[Any, ...]] = []
         seqs: list[list[int]] = []
+        payloads: list[bytes] = []
         seq = self._next_seq
         for pending in batch:
             mine = []
             for event in pending.events:
+                payload = encode_event(event)
+                payloads.append(payload)
                 rows.append(
                     (
                         seq,
@@ -280,7 +289,7 @@ class EventLog:
                         event.idempotency_key,
                         event.subject,
                         event.plate,
-                        encode_event(event),
+                        payload,
                     )
                 )
                 mine.append(seq)
@@ -309,7 +318,7 @@ class EventLog:
         # Listeners run on the loop's next turn, not here: the writer goes straight on to
         # the next batch, whose commit (in the driver's thread) then overlaps this batch's
         # listeners. Order holds: this callback is queued before the next commit can end.
-        asyncio.get_running_loop().call_soon(self._publish, batch, seqs)
+        asyncio.get_running_loop().call_soon(self._publish, batch, seqs, payloads)
 
     async def _retry_one_by_one(self, batch: list[_Pending], exc: IntegrityError) -> None:
         """A batch hit a unique key: commit its members alone so only the culprit fails."""
@@ -320,7 +329,7 @@ class EventLog:
         for pending in batch:
             await self._commit([pending])
 
-    def _publish(self, batch: list[_Pending], seqs: list[list[int]]) -> None:
+    def _publish(self, batch: list[_Pending], seqs: list[list[int]], payloads: list[bytes]) -> None:
         recorded = [
             Recorded(seq, event)
             for pending, mine in zip(batch, seqs, strict=True)
@@ -328,11 +337,14 @@ class EventLog:
         ]
         if recorded:
             self._published_seq = recorded[-1].seq
-        for listener in self._listeners:
+        for listener, encoded in self._listeners:
             try:
-                listener(recorded)
+                if listener is not None:
+                    listener(recorded)
+                elif encoded is not None:
+                    encoded(recorded, payloads)
             except Exception:
-                logger.exception("commit listener %r failed", listener)
+                logger.exception("commit listener %r failed", listener or encoded)
         for pending, mine in zip(batch, seqs, strict=True):
             if not pending.future.done():
                 pending.future.set_result(mine)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -24,7 +24,7 @@ from aiohttp import WSMsgType, web
 from dispatch.adapters.store import EventLog
 from dispatch.core.projections import Recorded
 from dispatch.model.access import Principal
-from dispatch.model.codec import event_to_wire
+from dispatch.model.codec import event_to_wire, wire_message
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +74,17 @@ class Subscriber:
     principal: Principal
     queue: asyncio.Queue[tuple[int, bytes]]
     behind: bool = False
+    every_province: bool = field(init=False)
+    """The principal's reach and rights, asked once here instead of once per event."""
+    caller_data: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.every_province = self.principal.sees_every_province
+        self.caller_data = self.principal.sees_caller_data
+
+    def sees(self, plate: int | None) -> bool:
+        """Whether an event located in province ``plate`` goes to this subscriber."""
+        return self.every_province or plate == self.principal.province
 
 
 @dataclass(slots=True)
@@ -92,7 +103,7 @@ class Broadcaster:
         self._queue_size = queue_size
         self._subscribers: set[Subscriber] = set()
         self.stats = StreamStats()
-        log.add_listener(self.publish)
+        log.add_encoded_listener(self.publish)
 
     @property
     def subscriber_count(self) -> int:
@@ -109,25 +120,31 @@ class Broadcaster:
         """Stop collecting for a subscriber."""
         self._subscribers.discard(subscriber)
 
-    def publish(self, records: Sequence[Recorded]) -> None:
-        """Queue each event for every subscriber allowed to see it (never waits)."""
-        if not self._subscribers:
+    def publish(self, records: Sequence[Recorded], payloads: Sequence[bytes]) -> None:
+        """Queue each event for every subscriber allowed to see it (never waits).
+
+        The message for principals who see caller data is spliced from the bytes the
+        event was stored as (:func:`wire_message`); the redacted one is built only when
+        such a principal is connected.
+        """
+        subscribers = self._subscribers
+        if not subscribers:
             return
-        for record in records:
-            wire = event_to_wire(record.seq, record.event)
+        for record, payload in zip(records, payloads, strict=True):
+            plate = record.event.plate
             full: bytes | None = None
             redacted: bytes | None = None
-            for subscriber in self._subscribers:
-                principal = subscriber.principal
-                if subscriber.behind or not principal.sees_province(record.event.plate):
+            for subscriber in subscribers:
+                if subscriber.behind or not subscriber.sees(plate):
                     continue
-                if principal.sees_caller_data:
+                if subscriber.caller_data:
                     if full is None:
-                        full = orjson.dumps({"type": "event", **wire})
+                        full = wire_message(record.seq, record.event, payload)
                     message = full
                 else:
                     if redacted is None:
-                        redacted = orjson.dumps({"type": "event", **redact(wire)})
+                        wire = redact(event_to_wire(record.seq, record.event))
+                        redacted = orjson.dumps({"type": "event", **wire})
                     message = redacted
                 try:
                     subscriber.queue.put_nowait((record.seq, message))

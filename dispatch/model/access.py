@@ -55,9 +55,14 @@ class Principal:
 
     def sees_province(self, plate: int | None) -> bool:
         """Whether this principal may see a case located in province ``plate``."""
-        if self.role in _SEES_EVERY_PROVINCE or self.province is None:
+        if self.sees_every_province:
             return True
         return plate == self.province
+
+    @property
+    def sees_every_province(self) -> bool:
+        """Whether this principal's reach is the whole country."""
+        return self.role in _SEES_EVERY_PROVINCE or self.province is None
 
     @property
     def sees_caller_data(self) -> bool:
