@@ -176,6 +176,9 @@ class _Child:
         #: set once a child has exited and its pending batches were failed over
         self.exited = asyncio.Event()
         self.started = 0
+        #: times the child could not be started or spoke garbage (``failed`` set at each)
+        self.failures = 0
+        self.failed = asyncio.Event()
         self.answered = 0
         self.pending: dict[int, asyncio.Future[bytes]] = {}
         self._next_id = 0
@@ -184,9 +187,19 @@ class _Child:
         self._stopping = False
 
     async def run(self) -> None:
-        """Start the child, read its answers; start it again if it dies."""
+        """Start the child, read its answers; start it again if it dies.
+
+        A child that cannot be started (no memory, no file descriptors) or that writes a
+        frame this side cannot read is logged and started again after a pause, like one
+        that died: the front's batches meanwhile are decided on the loop.
+        """
         while not self._stopping:
-            await self._run_once()
+            try:
+                await self._run_once()
+            except (OSError, msgspec.DecodeError, ValueError):
+                self.failures += 1
+                self.failed.set()
+                logger.exception("call front %s failed", self.name)
             if not self._stopping:
                 logger.warning("call front %s exited; starting it again", self.name)
                 await asyncio.sleep(RESTART_AFTER_S)

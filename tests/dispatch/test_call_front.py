@@ -219,3 +219,26 @@ async def test_when_the_front_dies_batches_are_decided_on_the_loop_until_it_is_b
     assert status == 202
     assert [r["duplicate"] for r in again["results"]] == [True, True, False]
     assert child.answered == 1
+
+
+async def test_a_front_that_cannot_start_is_tried_again_and_stops_cleanly(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No interpreter to start: each failure is counted and logged, the supervising task
+    lives on to try again, and stopping the front raises nothing."""
+    monkeypatch.setattr("dispatch.app.call_front.RESTART_AFTER_S", 0.0)
+    front = ProcessFront({}, 1)
+    child = front.children[0]
+    monkeypatch.setattr(child, "_argv", ["/nonexistent/ng112-python"])
+    front.start()
+    try:
+        async with asyncio.timeout(10):
+            for _ in range(3):
+                await child.failed.wait()
+                child.failed.clear()
+        # a third failure means the supervising task outlived the first two
+        assert child.failures >= 3
+        assert child.started == 0
+        assert not front.ready
+    finally:
+        await front.stop()
