@@ -14,6 +14,7 @@ from dispatch.model.ids import CallId
 from simulators.drivers import BatchSender
 from simulators.scenario import Scenario
 from simulators.traffic import CallSpec, TrafficModel
+from tests.simulators.conftest import LossyProxy
 
 pytestmark = pytest.mark.integration
 
@@ -49,34 +50,15 @@ async def test_a_batch_whose_answer_is_lost_is_resent_without_duplicates(
     """The engine commits the batch but the answer never reaches the gateway (a 503 from a
     proxy in between): the resent batch gets the same call ids and nothing is stored twice."""
     app, url = engine
-    lost = 0
-
-    async def proxy(request: web.Request) -> web.Response:
-        nonlocal lost
-        body = await request.read()
-        async with (
-            aiohttp.ClientSession() as session,
-            session.post(
-                f"{url}/api/v1/calls/batch", data=body, headers={"Content-Type": "application/json"}
-            ) as response,
-        ):
-            answer = await response.read()
-            status = response.status
-        if lost == 0:
-            lost += 1
-            return web.Response(status=503)
-        return web.Response(status=status, body=answer, content_type="application/json")
-
-    front = web.Application()
-    front.router.add_post("/api/v1/calls/batch", proxy)
-    server = await aiohttp_server(front)
+    proxy = LossyProxy(url)
+    server = await aiohttp_server(proxy.app())
     calls = _calls(20)
     async with aiohttp.ClientSession() as session:
         sender = BatchSender(
             session, str(server.make_url("")), max_batch=20, linger_s=0.005, retry_delay_s=0.01
         )
         acks = await asyncio.gather(*(sender.send(spec) for spec in calls))
-    assert lost == 1
+    assert proxy.lost == 1
     assert sender.stats.retries == 1
     assert len({ack.call_id for ack in acks if ack is not None}) == 20
     state = app[ENGINE].state

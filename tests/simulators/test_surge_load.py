@@ -13,6 +13,7 @@ from dispatch.model.ids import CallId
 from simulators.scenario import Scenario
 from simulators.surge_load import PlannedBatch, offer_planned, plan_batches
 from simulators.traffic import TrafficModel
+from tests.simulators.conftest import LossyProxy
 
 
 def _model(calls_per_s: float, seed: int = 11) -> TrafficModel:
@@ -107,36 +108,8 @@ async def test_the_in_flight_limit_holds_and_a_lost_answer_is_resent(
     """Six batches due at once with room for two: never more than two at the engine; the
     first answer is lost on its way back, its batch is resent and nothing is doubled."""
     app, url = engine
-    at_engine = 0
-    most = 0
-    lost = 0
-
-    async def proxy(request: web.Request) -> web.Response:
-        nonlocal at_engine, most, lost
-        body = await request.read()
-        at_engine += 1
-        most = max(most, at_engine)
-        try:
-            async with (
-                aiohttp.ClientSession() as session,
-                session.post(
-                    f"{url}/api/v1/calls/batch",
-                    data=body,
-                    headers={"Content-Type": "application/json"},
-                ) as response,
-            ):
-                answer = await response.read()
-                status = response.status
-        finally:
-            at_engine -= 1
-        if lost == 0:
-            lost += 1
-            return web.Response(status=503)
-        return web.Response(status=status, body=answer, content_type="application/json")
-
-    front = web.Application()
-    front.router.add_post("/api/v1/calls/batch", proxy)
-    server = await aiohttp_server(front)
+    proxy = LossyProxy(url)
+    server = await aiohttp_server(proxy.app())
     plan = plan_batches(_model(20000), duration_s=0.05, max_batch=50, linger_s=0.005)
     plan = _immediate([batch for batch in plan if batch.calls == 50][:6])
     assert len(plan) == 6
@@ -144,8 +117,8 @@ async def test_the_in_flight_limit_holds_and_a_lost_answer_is_resent(
         stats, poster = await offer_planned(
             session, str(server.make_url("")), plan, max_in_flight=100
         )
-    assert most <= 2
-    assert lost == 1
+    assert proxy.most_held <= 2
+    assert proxy.lost == 1
     assert poster.stats.retries == 1
     assert len({call_id for call_id, _, _ in stats.acks}) == stats.offered == 300
     assert len(app[ENGINE].state.calls) == 300
