@@ -101,8 +101,13 @@ async def offer_planned(
     endpoint = "/api/v1/calls/batch" if batched else "/api/v1/calls"
     poster = RetryingPoster(session, f"{base_url.rstrip('/')}{endpoint}")
     stats = PlannedStats()
-    in_flight: dict[asyncio.Task[None], int] = {}
+    in_flight: dict[asyncio.Task[None], int] = {}  # each posting task and its calls
+    held = 0  # calls posted and not answered yet
     start = time.monotonic()
+
+    def answered(task: asyncio.Task[None]) -> None:
+        nonlocal held
+        held -= in_flight.pop(task)
 
     async def post(batch: PlannedBatch, lag: float) -> None:
         answer = await poster.post_until_acknowledged(batch.body)
@@ -120,12 +125,13 @@ async def offer_planned(
             delay = start + batch.post_at_s - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
-            while in_flight and sum(in_flight.values()) + batch.calls > max_in_flight:
+            while in_flight and held + batch.calls > max_in_flight:
                 await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
             lag = max(0.0, time.monotonic() - start - batch.post_at_s)
             stats.max_lag_s = max(stats.max_lag_s, lag)
             stats.offered += batch.calls
             task = group.create_task(post(batch, lag))
             in_flight[task] = batch.calls
-            task.add_done_callback(in_flight.pop)
+            held += batch.calls
+            task.add_done_callback(answered)
     return stats, poster

@@ -18,10 +18,8 @@ from tests.simulators.conftest import LossyProxy
 
 def _model(calls_per_s: float, seed: int = 11) -> TrafficModel:
     scenario = Scenario.model_validate({"name": "planned", "seed": seed})
-    multiplier = calls_per_s / scenario.base_rate_per_s
-    # rate() follows the daily rhythm: scale to the hour the model starts at
-    rate = TrafficModel(scenario, run_id="probe").rate(0.0)
-    multiplier *= scenario.base_rate_per_s / rate
+    # rate() follows the daily rhythm: scale the rate at the hour the model starts
+    multiplier = calls_per_s / TrafficModel(scenario, run_id="probe").rate(0.0)
     return TrafficModel(scenario.model_copy(update={"rate_multiplier": multiplier}), run_id="p")
 
 
