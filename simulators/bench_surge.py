@@ -5,7 +5,8 @@ call), the benchmark starts an engine process (``python -m dispatch serve`` on a
 loopback port with a temporary SQLite log, unless ``--url`` names a running one), then:
 
 - load generators in ``--workers`` separate processes (on uvloop, like the engine) draw
-  the whole run's calls first (population-weighted, the normal-day generator), batched
+  the whole run's calls first, each its own (population-weighted, the normal-day
+  generator, one ``TrafficModel`` stream per process), batched
   and encoded as a gateway would send them (:mod:`simulators.surge_load`), then post them
   at the rate and retry with the same ``client_request_id`` until acknowledged;
 - this process is the dashboard: a websocket client (aiohttp's) on ``/api/v1/stream``
@@ -137,7 +138,7 @@ def _worker(
 async def _worker_async(
     url: str, scenario: Scenario, index: int, duration_s: float, batch: int
 ) -> dict[str, Any]:
-    model = TrafficModel(scenario, run_id=f"{uuid.uuid4().hex[:6]}w{index}")
+    model = TrafficModel(scenario, run_id=f"{uuid.uuid4().hex[:6]}w{index}", stream=index)
     plan = plan_batches(model, duration_s=duration_s, max_batch=batch, linger_s=BATCH_LINGER_S)
     connector = aiohttp.TCPConnector(limit=scenario.max_in_flight)
     async with aiohttp.ClientSession(connector=connector) as session:

@@ -275,12 +275,20 @@ class TrafficModel:
     request ids (``sim:<run>-<n>``, see :data:`GATEWAY`). Vehicles (VINs) are drawn per
     run too: a rerun against the same log must crash other cars, or the engine rightly
     answers their MSDs as resends of the last run's.
+
+    ``stream`` tells apart generators that share one scenario's load (the benchmark's
+    worker processes): each draws its own calls, reproducibly. Without it every generator
+    would offer the same callers at the same places and moments, each call with a twin.
+    Stream 0 draws what the scenario's seed alone gives. The scenario's collapsed buildings
+    are the same for every stream: callers of all generators describe the same sites.
     """
 
-    def __init__(self, scenario: Scenario, *, run_id: str) -> None:
+    def __init__(self, scenario: Scenario, *, run_id: str, stream: int = 0) -> None:
+        if stream < 0:
+            raise ValueError(f"a generator's stream is a number from 0, not {stream}")
         self.scenario = scenario
         self.run_id = run_id
-        self.rng = random.Random(scenario.seed)
+        self.rng = random.Random(scenario.seed if stream == 0 else f"{scenario.seed}/{stream}")
         self._vehicles = random.Random(f"{scenario.seed}:{run_id}")
         self._count = 0
         self._message_ids: dict[str, int] = {}

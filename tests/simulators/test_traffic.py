@@ -142,3 +142,23 @@ def test_a_rerun_crashes_other_cars() -> None:
     first, again, other = vins("run-a"), vins("run-a"), vins("run-b")
     assert first == again
     assert not set(first) & set(other)
+
+
+def test_generators_sharing_a_scenario_draw_their_own_calls() -> None:
+    """Each stream of one scenario is reproducible and differs from the others; stream 0
+    is what the scenario's seed alone draws, and a negative stream is refused."""
+
+    def places(specs: list[CallSpec]) -> list[tuple[float, float]]:
+        return [(s.location.lat, s.location.lon) for s in specs if s.location is not None]
+
+    def calls(stream: int) -> list[tuple[float, float]]:
+        model = TrafficModel(Scenario(name="w", seed=5), run_id="w", stream=stream)
+        return places([model.normal_call(0.0) for _ in range(40)])
+
+    assert calls(0) == places(_calls(Scenario(name="w", seed=5), 40))
+    assert len(calls(1)) > 30
+    assert calls(1) == calls(1)
+    assert not set(calls(0)) & set(calls(1))
+    assert not set(calls(1)) & set(calls(2))
+    with pytest.raises(ValueError, match="stream"):
+        TrafficModel(Scenario(name="w"), run_id="w", stream=-1)
