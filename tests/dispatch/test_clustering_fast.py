@@ -26,7 +26,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dispatch.core import clustering
-from dispatch.core.clustering import ClusterPolicy, DuplicateFinder, NewCall, OpenIncident
+from dispatch.core.clustering import (
+    ClusterPolicy,
+    DuplicateFinder,
+    NewCall,
+    OpenIncident,
+    compatible,
+)
+from dispatch.core.taxonomy import IncidentType
 from tests.dispatch.test_clustering_index import (
     POLICIES,
     T0,
@@ -139,9 +146,16 @@ def churn(rng: random.Random, country: Country, finder: DuplicateFinder, steps: 
 
 def assert_lists_match(finder: DuplicateFinder) -> None:
     """Each member is listed once in its tier's zone and in the coarse map's, at its place,
-    with its shelf; the coarse map's rows hold each member's values."""
+    with its shelf; the coarse map's rows hold each member's values. A site no call may
+    duplicate (an information request) is on no shelf and in no list."""
     area = finder._area
+    indexed = 0
     for site in finder._sites.values():
+        if not any(compatible(kind, site.incident.incident_type) for kind in IncidentType):
+            assert site.shelf is None
+            assert site.home is None
+            continue
+        indexed += 1
         assert site.shelf is not None
         shelf = finder._shelves[site.shelf]
         assert site.home is shelf
@@ -154,8 +168,8 @@ def assert_lists_match(finder: DuplicateFinder) -> None:
         row = area.rows[site.area][site.area_at].tolist()
         assert row == [incident.lat, incident.lon, incident.radius_m, micros, shelf.order[1]]
     maps = [tier.zones for tier in finder._tiers.values()]
-    assert sum(len(sites) for zones in maps for sites in zones.sites.values()) == len(finder)
-    assert sum(map(len, area.sites.values())) == len(finder)
+    assert sum(len(sites) for zones in maps for sites in zones.sites.values()) == indexed
+    assert sum(map(len, area.sites.values())) == indexed
     assert area.rows.keys() == area.sites.keys()
     assert all(len(area.rows[zone]) >= len(sites) for zone, sites in area.sites.items())
 
@@ -287,7 +301,7 @@ def test_a_moment_beyond_exact_microseconds_turns_the_rows_off() -> None:
         finder.open(country.open_site(index))
     before = finder._area.exact
     late = datetime(9000, 1, 1, tzinfo=UTC)
-    far = replace(country.open_site(999), opened_at=late)
+    far = replace(country.open_site(999), opened_at=late, incident_type=None)  # (indexed)
     finder.open(far)
     assert (before, finder._area.exact) == (True, False)
     calls = [country.call(index) for index in range(10)]

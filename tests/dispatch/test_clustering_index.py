@@ -35,12 +35,15 @@ from dispatch.core.clustering import (
     DuplicateFinder,
     NewCall,
     OpenIncident,
+    compatible,
 )
 from dispatch.core.taxonomy import IncidentType
 
 T0 = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
 _M_PER_DEG = 6_371_008.8 * math.pi / 180.0
 TYPES: list[IncidentType | None] = [*IncidentType, None]
+# The types of sites a call may duplicate (not an information request): the indexed ones.
+INDEXED_TYPES = [kind for kind in TYPES if any(compatible(call, kind) for call in TYPES)]
 POLICIES = [
     ClusterPolicy(),
     ClusterPolicy(k=1.0, max_spread_m=500.0, min_site_radius_m=0.0),
@@ -356,7 +359,7 @@ def assert_rows_match(finder: DuplicateFinder) -> None:
             assert shelf.last_us[slot] == (moment - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(
                 microseconds=1
             )
-    assert placed == len(finder)
+    assert placed == sum(site.shelf is not None for site in finder._sites.values())
 
 
 @settings(max_examples=40, deadline=None)
@@ -641,7 +644,7 @@ RADII = [5.0, 25.0, 60.0, 100.0, 300.0, 1_000.0, 2_000.0, 3_000.0, 8_000.0]
 @given(
     centre=st.sampled_from(CENTRES),
     policy=st.sampled_from(POLICIES),
-    site_type=st.sampled_from(TYPES),
+    site_type=st.sampled_from(INDEXED_TYPES),
     call_type=st.sampled_from(TYPES),
     site_radius=st.sampled_from(RADII),
     call_radius=st.sampled_from([None, *RADII]),
@@ -699,3 +702,33 @@ def test_a_site_at_the_edge_of_a_search_box_over_a_zone_edge_is_near(
     assert shelf in finder._near(call, radius)
     for limit in (1, 3):
         assert finder.candidates(call, limit) == brute_force(finder, call, limit)
+
+
+def test_an_information_request_is_kept_on_no_shelf_until_it_may_be_duplicated() -> None:
+    """No call may duplicate an information request: its site is kept (counted, saved) but
+    indexed nowhere. Classified as something else, it is placed and found like any site."""
+    questions = [kind for kind in TYPES if kind not in INDEXED_TYPES]
+    assert questions == [IncidentType.INFORMATION_REQUEST]
+    finder = DuplicateFinder()
+    asked = OpenIncident(
+        incident_id="asked",
+        incident_type=IncidentType.INFORMATION_REQUEST,
+        lat=41.01,
+        lon=28.97,
+        radius_m=20.0,
+        opened_at=T0,
+    )
+    finder.open(asked)
+    assert len(finder) == 1
+    assert finder.get("asked") == asked
+    assert [saved.incident for saved in finder.snapshot()] == [asked]
+    assert finder._shelves == {}
+    assert finder._area.sites == {}
+    assert_rows_match(finder)
+    call = NewCall(call_id="c", incident_type=None, lat=41.01, lon=28.97, radius_m=20.0, at=T0)
+    assert finder.candidates(call, 3) == brute_force(finder, call, 3) == []
+    finder.open(replace(asked, incident_type=IncidentType.CARDIAC_ARREST))
+    assert [found.incident_id for found in finder.candidates(call, 3)] == ["asked"]
+    finder.open(asked)  # back to a question: off its shelf again
+    assert finder.candidates(call, 3) == []
+    assert sum(map(len, finder._area.sites.values())) == 0
