@@ -336,7 +336,6 @@ class DuplicateDesk:
         self.finder.close(gone)  # closed already when it concluded, unless a log says not
         self.proposals.pop(gone, None)
         self._decided(gone)
-        self._due.pop(gone, None)
         self._unsearched.pop(gone, None)
         self._closed_unsearched.pop(gone, None)
         for call_id in event.calls:
@@ -506,7 +505,6 @@ class DuplicateDesk:
             return
         proposal.state = ProposalState.REJECTED
         self._decided(event.incident_id)
-        self._due.pop(event.incident_id, None)
         self._open_site(proposal.incident_id, proposal.call)
 
     def _status(self, event: IncidentStatusChanged) -> None:
@@ -518,7 +516,6 @@ class DuplicateDesk:
             merged = event.status is IncidentStatus.MERGED
             proposal.state = ProposalState.MERGED if merged else ProposalState.CLOSED
             self._decided(gone)
-            self._due.pop(gone, None)
         into = event.merged_into
         if into is not None and gone in self.finder and into in self.finder:
             self.finder.merge(into, gone)
@@ -561,7 +558,8 @@ class DuplicateDesk:
             self._undecided = None
 
     def _decided(self, incident_id: IncidentId) -> None:
-        """The incident's proposal no longer waits (decided, or gone)."""
+        """The incident's proposal no longer waits (decided, or gone), nor is it due."""
+        self._due.pop(incident_id, None)
         if self._undecided is not None:
             self._undecided.pop(incident_id, None)
 

@@ -175,6 +175,21 @@ class Surge:
         self.log.append((len(self.log) + 1, event))
         return self.desk.apply(event, len(self.log))
 
+    def conclude(
+        self, incident_id: IncidentId, status: IncidentStatus, merged_into: IncidentId | None = None
+    ) -> None:
+        """An operator ends a new incident: closed, or merged into another."""
+        self.commit(
+            IncidentStatusChanged(
+                occurred_at=T0,
+                incident_id=incident_id,
+                previous=IncidentStatus.NEW,
+                status=status,
+                actor="ct",
+                merged_into=merged_into,
+            )
+        )
+
     def tick(self, mark: int) -> None:
         due = self.desk.due()
         for proposal in due:
@@ -228,16 +243,7 @@ def decide(run: Surge, rng: random.Random) -> None:
     if proposed and action < 0.4:
         proposal = rng.choice(proposed)
         if proposal.candidate in desk.finder:
-            run.commit(
-                IncidentStatusChanged(
-                    occurred_at=T0,
-                    incident_id=proposal.incident_id,
-                    previous=IncidentStatus.NEW,
-                    status=IncidentStatus.MERGED,
-                    actor="ct",
-                    merged_into=proposal.candidate,
-                )
-            )
+            run.conclude(proposal.incident_id, IncidentStatus.MERGED, proposal.candidate)
     elif proposed and action < 0.7:
         proposal = rng.choice(proposed)
         run.commit(
@@ -252,15 +258,7 @@ def decide(run: Surge, rng: random.Random) -> None:
     else:
         sites = [IncidentId(i.incident_id) for i in desk.finder.incidents()]
         if sites:
-            run.commit(
-                IncidentStatusChanged(
-                    occurred_at=T0,
-                    incident_id=rng.choice(sites),
-                    previous=IncidentStatus.NEW,
-                    status=IncidentStatus.CLOSED,
-                    actor="ct",
-                )
-            )
+            run.conclude(rng.choice(sites), IncidentStatus.CLOSED)
 
 
 @settings(max_examples=15, deadline=None)
