@@ -29,7 +29,6 @@ from dispatch.model.events import (
     CallReceived,
     Event,
     IncidentOpened,
-    IncidentStatusChanged,
 )
 from dispatch.model.ids import CallId, IncidentId
 from dispatch.model.values import Location
@@ -44,6 +43,7 @@ from tests.dispatch.test_duplicates_replay import (
     _latest,
     _run,
     _state,
+    concluded,
 )
 
 M_PER_DEG = 6_371_008.8 * math.pi / 180.0
@@ -179,16 +179,7 @@ class Surge:
         self, incident_id: IncidentId, status: IncidentStatus, merged_into: IncidentId | None = None
     ) -> None:
         """An operator ends a new incident: closed, or merged into another."""
-        self.commit(
-            IncidentStatusChanged(
-                occurred_at=T0,
-                incident_id=incident_id,
-                previous=IncidentStatus.NEW,
-                status=status,
-                actor="ct",
-                merged_into=merged_into,
-            )
-        )
+        self.commit(concluded(incident_id, status, merged_into))
 
     def tick(self, mark: int) -> None:
         due = self.desk.due()

@@ -41,6 +41,22 @@ from dispatch.model.values import Location
 from dispatch.model.vocabulary import Agency, Channel, IncidentStatus, Priority
 
 T0 = datetime(2025, 2, 6, 1, 17, tzinfo=UTC)
+
+
+def concluded(
+    incident_id: IncidentId, status: IncidentStatus, into: IncidentId | None = None
+) -> IncidentStatusChanged:
+    """An operator ends a new incident: closed, cancelled, or merged ``into`` another."""
+    return IncidentStatusChanged(
+        occurred_at=T0,
+        incident_id=incident_id,
+        previous=IncidentStatus.NEW,
+        status=status,
+        actor="ct",
+        merged_into=into,
+    )
+
+
 M_PER_DEG = 6_371_008.8 * math.pi / 180.0
 BUILDINGS = [(41.0201 + 300 * b / M_PER_DEG, 40.5234) for b in range(4)]
 
@@ -110,16 +126,7 @@ class Centre:
             for call_id, owner in self.owners.items():
                 if owner == incident_id:
                     self.owners[call_id] = IncidentId(into)
-        self.commit(
-            IncidentStatusChanged(
-                occurred_at=T0,
-                incident_id=incident_id,
-                previous=IncidentStatus.NEW,
-                status=status,
-                actor="ct",
-                merged_into=IncidentId(into) if into else None,
-            )
-        )
+        self.commit(concluded(incident_id, status, IncidentId(into) if into else None))
 
     def archive(self, incident_id: IncidentId) -> None:
         """The archivist: a concluded incident leaves with the calls that belong to it."""
