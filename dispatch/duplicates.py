@@ -23,6 +23,9 @@ traffic the search had been two thirds of the whole start-up fold.
 A dispatcher decides: merging is the engine's ``merge`` action (every call and caller
 stays attached, by ``CallAttached``), :meth:`DuplicatesService.accept` is a shortcut for
 it; :meth:`DuplicatesService.reject` records that the call is an incident of its own.
+A merge needs an open incident to merge into, so when the proposed incident concludes
+first, the proposals naming it are withdrawn (one not recorded yet is dropped) and each
+call's incident becomes a site of its own, as after a rejection.
 
 The earthquake register: ``TrappedReported`` events give, per call, how many people a
 caller says are trapped; :meth:`DuplicatesService.trapped` folds them per site with
@@ -109,6 +112,8 @@ class ProposalState(enum.StrEnum):
     MERGED = "merged"
     REJECTED = "rejected"
     CLOSED = "closed"
+    WITHDRAWN = "withdrawn"
+    """The proposed incident concluded first: there is nothing left to merge into."""
 
 
 _UNDECIDED = frozenset({ProposalState.DUE, ProposalState.PROPOSED})
@@ -273,6 +278,9 @@ class DuplicateDesk:
         """The proposals waiting for a decision, in the order of ``proposals`` (``None``: to
         be listed again, after one came back to wait where a decided one was)."""
         self._due: dict[IncidentId, Proposal] = {}
+        self._naming: dict[IncidentId, list[IncidentId]] = {}
+        """By candidate: the incidents whose proposals named it while waiting (some of
+        them decided since), to withdraw when it concludes."""
         self._reports: dict[CallId, list[TrappedReport]] = {}
         """Trapped counts by call, in the order they were reported."""
         self.folded_through = 0
@@ -336,6 +344,7 @@ class DuplicateDesk:
         self.finder.close(gone)  # closed already when it concluded, unless a log says not
         self.proposals.pop(gone, None)
         self._decided(gone)
+        self._withdraw(gone)
         self._unsearched.pop(gone, None)
         self._closed_unsearched.pop(gone, None)
         for call_id in event.calls:
@@ -364,6 +373,10 @@ class DuplicateDesk:
         self.finder.restore(state.sites)
         self.proposals = {p.incident_id: replace(p) for p in state.proposals}
         self._undecided = None
+        self._naming = {}
+        for proposal in self.proposals.values():
+            if proposal.state in _UNDECIDED:
+                self._naming.setdefault(proposal.candidate, []).append(proposal.incident_id)
         self._due = {incident_id: self.proposals[incident_id] for incident_id in state.due}
         self._reports = {}
         for report in state.reports:
@@ -424,6 +437,11 @@ class DuplicateDesk:
         """A proposal the live search made: the call joins the proposed incident's site."""
         opened = self._unsearched.pop(event.incident_id, None)
         state = ProposalState.PROPOSED
+        if opened is not None and event.candidate not in self.finder:
+            # The candidate concluded between the search and this record (committed after
+            # its conclusion): the live desk dropped the proposal, not yet recorded, then,
+            # and the call's incident stays a site of its own.
+            return
         if opened is not None:
             call, plate = opened.call, opened.plate
             self.finder.close(event.incident_id)  # it was a site only until now
@@ -521,6 +539,26 @@ class DuplicateDesk:
             self.finder.merge(into, gone)
         else:
             self.finder.close(gone)
+        self._withdraw(gone)
+
+    def _withdraw(self, candidate: IncidentId) -> None:
+        """The candidate concluded: no proposal naming it can be accepted any more (a merge
+        needs an open incident to merge into). Each is withdrawn, and its call's incident
+        stands as a site of its own again, as after a rejection. One not recorded yet is
+        dropped: the log never shows it (a start's replay opens that call's site alone)."""
+        for incident_id in self._naming.pop(candidate, ()):
+            proposal = self.proposals.get(incident_id)
+            if (
+                proposal is not None
+                and proposal.candidate == candidate
+                and proposal.state in _UNDECIDED
+            ):
+                if proposal.state is ProposalState.DUE:
+                    del self.proposals[incident_id]
+                else:
+                    proposal.state = ProposalState.WITHDRAWN
+                self._decided(incident_id)
+                self._open_site(incident_id, proposal.call)
 
     def due(self) -> list[Proposal]:
         """Proposals not yet recorded."""
@@ -547,6 +585,8 @@ class DuplicateDesk:
         incident_id = proposal.incident_id
         known = incident_id in self.proposals
         self.proposals[incident_id] = proposal
+        if proposal.state in _UNDECIDED:
+            self._naming.setdefault(proposal.candidate, []).append(incident_id)
         undecided = self._undecided
         if undecided is None:
             return

@@ -24,6 +24,7 @@ from dispatch.model.values import Location
 from dispatch.model.vocabulary import Channel, IncidentStatus
 from tests.conftest import Database
 from tests.dispatch.conftest import ClientFactory
+from tests.dispatch.test_duplicates_replay import _replayed, _state, concluded
 from tests.dispatch.test_units_support import ControlledClock, get, post, timeline, units_app
 
 T0 = datetime(2025, 2, 6, 1, 17, tzinfo=UTC)
@@ -95,6 +96,59 @@ def test_merge_and_reject_settle_a_proposal() -> None:
     assert desk.proposals[IncidentId("inc-3")].state is ProposalState.REJECTED
     assert "inc-3" in desk.finder
     assert desk.open_proposals() == []
+
+
+def test_proposals_naming_an_incident_that_concluded_are_withdrawn() -> None:
+    """A merge needs an open incident to merge into. When the proposed one concludes first,
+    a recorded proposal naming it is withdrawn, one not recorded yet is dropped, and each
+    call's incident stands as a site of its own. A start's replay of the log, with the
+    dropped proposal committed after the conclusion, rebuilds the same desk."""
+    desk = DuplicateDesk()
+    log: list[tuple[int, Event]] = []
+
+    def commit(event: Event) -> None:
+        log.append((len(log) + 1, event))
+        desk.apply(event, len(log))
+
+    commit(_opened(1, *RIZE))
+    commit(_opened(2, *RIZE))
+    (recorded,) = desk.due()
+    commit(recorded.event(T0, len(log)))
+    commit(_opened(3, *RIZE))
+    (late,) = desk.due()
+    assert [p.candidate for p in desk.open_proposals()] == ["inc-1", "inc-1"]
+    commit(concluded(IncidentId("inc-1"), IncidentStatus.CANCELLED))
+    assert desk.proposals[IncidentId("inc-2")].state is ProposalState.WITHDRAWN
+    assert IncidentId("inc-3") not in desk.proposals
+    assert desk.open_proposals() == []
+    assert desk.due() == []
+    assert {i.incident_id for i in desk.finder.incidents()} == {"inc-2", "inc-3"}
+    commit(late.event(T0, len(log)))  # the service's record, committed after the conclusion
+    assert IncidentId("inc-3") not in desk.proposals
+    commit(_opened(4, *RIZE))
+    (fourth,) = desk.due()
+    assert fourth.candidate in {"inc-2", "inc-3"}, "the calls' incidents are sites again"
+    replayed, _, _ = _replayed(log)
+    assert _state(replayed) == _state(desk)
+
+
+async def test_a_proposal_whose_incident_was_cancelled_cannot_be_accepted(
+    aiohttp_client: ClientFactory, database: Database
+) -> None:
+    """Through the API: after the proposed incident is cancelled, accepting is refused."""
+    clock = ControlledClock()
+    client = await aiohttp_client(units_app(database, clock))
+    first, second = _earthquake(buildings=1, calls=2, seed=1)
+    kept = await post(client, "/api/v1/calls", first[1], 202)
+    ack = await post(client, "/api/v1/calls", second[1], 202)
+    await client.app[DUPLICATES].tick(clock.now())
+    url = f"/api/v1/incidents/{kept['incident_id']}/actions"
+    await post(client, url, {"action": "cancel"}, 200)
+    refused = await post(
+        client, f"/api/v1/incidents/{ack['incident_id']}/duplicate/accept", {}, 409
+    )
+    assert "withdrawn" in refused["error"]["reason"]
+    assert client.app[ENGINE].incident(ack["incident_id"]).status is IncidentStatus.NEW
 
 
 def _offset(lat: float, lon: float, north_m: float, east_m: float) -> tuple[float, float]:
