@@ -7,6 +7,10 @@ import math
 import random
 from collections import Counter, defaultdict
 from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+from aiohttp.test_utils import TestClient
 
 from dispatch.adapters.http import ENGINE
 from dispatch.adapters.store import EventLog, create_engine
@@ -132,16 +136,25 @@ def test_proposals_naming_an_incident_that_concluded_are_withdrawn() -> None:
     assert _state(replayed) == _state(desk)
 
 
-async def test_a_proposal_whose_incident_was_cancelled_cannot_be_accepted(
+async def _a_recorded_proposal(
     aiohttp_client: ClientFactory, database: Database
-) -> None:
-    """Through the API: after the proposed incident is cancelled, accepting is refused."""
+) -> tuple[TestClient[web.Request, web.Application], dict[str, Any], dict[str, Any]]:
+    """Two calls about one building through the API, the second's proposal recorded: the
+    client and both calls' acknowledgements."""
     clock = ControlledClock()
     client = await aiohttp_client(units_app(database, clock))
     first, second = _earthquake(buildings=1, calls=2, seed=1)
     kept = await post(client, "/api/v1/calls", first[1], 202)
     ack = await post(client, "/api/v1/calls", second[1], 202)
     await client.app[DUPLICATES].tick(clock.now())
+    return client, kept, ack
+
+
+async def test_a_proposal_whose_incident_was_cancelled_cannot_be_accepted(
+    aiohttp_client: ClientFactory, database: Database
+) -> None:
+    """Through the API: after the proposed incident is cancelled, accepting is refused."""
+    client, kept, ack = await _a_recorded_proposal(aiohttp_client, database)
     url = f"/api/v1/incidents/{kept['incident_id']}/actions"
     await post(client, url, {"action": "cancel"}, 200)
     refused = await post(
@@ -255,12 +268,7 @@ async def test_a_rejected_proposal_stays_its_own_incident(
     aiohttp_client: ClientFactory, database: Database
 ) -> None:
     """Rejecting a proposal keeps the incident; deciding twice is refused; bad input is 4xx."""
-    clock = ControlledClock()
-    client = await aiohttp_client(units_app(database, clock))
-    first, second = _earthquake(buildings=1, calls=2, seed=1)
-    await post(client, "/api/v1/calls", first[1], 202)
-    ack = await post(client, "/api/v1/calls", second[1], 202)
-    await client.app[DUPLICATES].tick(clock.now())
+    client, _, ack = await _a_recorded_proposal(aiohttp_client, database)
     await post(client, f"/api/v1/incidents/{ack['incident_id']}/duplicate/reject", {}, 200)
     again = await post(client, f"/api/v1/incidents/{ack['incident_id']}/duplicate/accept", {}, 409)
     assert "rejected" in again["error"]["reason"]
