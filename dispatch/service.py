@@ -355,7 +355,6 @@ class Engine:
         # (position in the batch, call, incident, offset of its first event, retry future)
         fresh: list[tuple[int, CallId, IncidentId, int, asyncio.Future[CallAck] | None]] = []
         events: list[Event] = []
-        payloads: list[bytes] | None = []  # as the front encoded them (all, or none)
         keys: list[str] = []
         try:
             for index, (key, decide) in enumerate(calls):
@@ -377,11 +376,7 @@ class Engine:
                 decided = decide()
                 fresh.append((index, decided.call_id, decided.incident_id, len(events), future))
                 events.extend(decided.events)
-                if payloads is not None and decided.payloads is not None:
-                    payloads.extend(decided.payloads)
-                else:
-                    payloads = None
-            seqs = await self.log.append(events, payloads) if events else []
+            seqs = await self.log.append(events) if events else []
         except BaseException as exc:
             for *_, future in fresh:
                 if future is not None and not future.done():

@@ -91,7 +91,6 @@ class DuplicateKey(StoreError):  # noqa: N818 - names the refusal
 class _Pending:
     events: Sequence[Event]
     future: asyncio.Future[list[int]]
-    payloads: Sequence[bytes] | None = None
 
 
 @dataclass(slots=True)
@@ -218,20 +217,12 @@ class EventLog:
         """As :meth:`add_listener`, also passing the bytes each event was stored as."""
         self._listeners.append((None, listener))
 
-    async def append(
-        self, events: Sequence[Event], payloads: Sequence[bytes] | None = None
-    ) -> list[int]:
-        """Append events atomically; returns their sequence numbers once committed.
-
-        ``payloads``, if given, are the events as :func:`encode_event` stores them, encoded
-        already (by a call front, in another process); one for each event.
-        """
+    async def append(self, events: Sequence[Event]) -> list[int]:
+        """Append events atomically; returns their sequence numbers once committed."""
         if not events:
             return []
-        if payloads is not None and len(payloads) != len(events):
-            raise ValueError(f"{len(payloads)} payloads for {len(events)} events")
         future: asyncio.Future[list[int]] = asyncio.get_running_loop().create_future()
-        pending = _Pending(events, future, payloads)
+        pending = _Pending(events, future)
         try:
             self._queue.put_nowait(pending)
         except asyncio.QueueFull:
@@ -285,9 +276,8 @@ class EventLog:
         seq = self._next_seq
         for pending in batch:
             mine = []
-            given = pending.payloads
-            encoded = given if given is not None else map(encode_event, pending.events)
-            for event, payload in zip(pending.events, encoded, strict=True):
+            for event in pending.events:
+                payload = encode_event(event)
                 payloads.append(payload)
                 rows.append(
                     (

@@ -40,7 +40,6 @@ from aiohttp import web
 from dispatch.adapters.http import CALL_FRONT, READY, ApiError, parse_body
 from dispatch.adapters.schemas import CallBatchIn
 from dispatch.core.decide import DecidedCall
-from dispatch.model.codec import encode_event
 from dispatch.model.events import CallReceived, IncidentOpened
 from dispatch.model.ids import CallId, IncidentId
 from dispatch.ports import FrontUnavailable, Locator
@@ -67,9 +66,9 @@ def frame(message: Any) -> bytes:
     return _FRAME.pack(len(payload)) + payload
 
 
-#: A decided call on the wire: its key, ids, its two events, decoded by msgspec in one pass
-#: over the whole answer, and the two as the log stores them (encoded here, off the loop).
-WireCall = tuple[str | None, str, str, CallReceived, IncidentOpened, bytes, bytes]
+#: A decided call on the wire: its key, ids and its two events, decoded by msgspec in one
+#: pass over the whole answer.
+WireCall = tuple[str | None, str, str, CallReceived, IncidentOpened]
 _decode_calls = msgspec.msgpack.Decoder(list[WireCall]).decode
 
 
@@ -82,17 +81,7 @@ def decide_batch(body: bytes, locator: Locator, now: datetime) -> list[WireCall]
         received, opened = new.events
         if not isinstance(received, CallReceived) or not isinstance(opened, IncidentOpened):
             raise TypeError("a new call decides a CallReceived and an IncidentOpened")
-        decided.append(
-            (
-                new.idempotency_key,
-                new.call_id,
-                new.incident_id,
-                received,
-                opened,
-                encode_event(received),
-                encode_event(opened),
-            )
-        )
+        decided.append((new.idempotency_key, new.call_id, new.incident_id, received, opened))
     return decided
 
 
@@ -116,11 +105,8 @@ def decided_calls(answer: bytes) -> list[DecidedCall]:
             call_id=CallId(call_id),
             incident_id=IncidentId(incident_id),
             events=(received, opened),
-            payloads=(received_json, opened_json),
         )
-        for key, call_id, incident_id, received, opened, received_json, opened_json in (
-            _decode_calls(answer)
-        )
+        for key, call_id, incident_id, received, opened in _decode_calls(answer)
     ]
 
 

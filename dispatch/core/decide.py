@@ -71,9 +71,6 @@ class DecidedCall:
     call_id: CallId
     incident_id: IncidentId
     events: tuple[Event, ...]
-    payloads: tuple[bytes, ...] | None = None
-    """The events as the log stores them (``codec.encode_event``), when the front encoded
-    them already; the log encodes them itself otherwise."""
 
 
 class Action(enum.StrEnum):

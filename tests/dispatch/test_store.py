@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 
@@ -12,7 +11,6 @@ import pytest
 from dispatch.adapters.store import DuplicateKey, EventLog, create_engine
 from dispatch.core.projections import Recorded
 from dispatch.model import IncidentId, IncidentNoteAdded
-from dispatch.model.codec import encode_event
 from tests.conftest import Database
 
 
@@ -82,26 +80,6 @@ async def test_read_returns_exactly_what_follows(log: EventLog) -> None:
     records = await log.read(4, limit=3)
     assert [r.seq for r in records] == [5, 6, 7]
     assert records[0].event == _replace_time(records[0].event, 4)
-
-
-async def test_events_encoded_already_are_stored_as_given_and_published_so(
-    log: EventLog,
-) -> None:
-    """A call front's payloads are what the log stores and hands its encoded listeners; an
-    append with a payload too few or too many is refused before anything is queued."""
-    heard: list[bytes] = []
-    log.add_encoded_listener(lambda _records, payloads: heard.extend(payloads))
-    notes = [_note(1), _note(2)]
-    # (bytes that differ from the log's own encoding show which ones it stored)
-    written = [dataclasses.replace(note, text=f"as the front wrote {note.text}") for note in notes]
-    given = [encode_event(note) for note in written]
-    seqs = await log.append(notes, given)
-    stored = [r.event for r in await log.read(seqs[0] - 1, limit=2)]
-    assert stored == written
-    assert heard == given
-    with pytest.raises(ValueError, match="1 payloads for 2 events"):
-        await log.append(notes, given[:1])
-    assert log.head == seqs[-1]
 
 
 def _replace_time(event: object, n: int) -> object:
