@@ -20,15 +20,21 @@ are rare, the service records a ``DuplicateSearchMarked`` every
 :attr:`DuplicateDesk.MARK_EVERY` events, so that tail stays short. On the demo's
 traffic the search had been two thirds of the whole start-up fold.
 
+:class:`DuplicatesService` runs the desk on the engine's loop. With ``[units]
+duplicate_search = "process"`` the desk runs in a child process following the log
+(:mod:`dispatch.app.duplicate_search`) and the loop keeps only a
+:class:`~dispatch.duplicate_ledger.ProposalLedger`; both services share
+:class:`DuplicateDecisions`, the dispatcher's side.
+
 A dispatcher decides: merging is the engine's ``merge`` action (every call and caller
-stays attached, by ``CallAttached``), :meth:`DuplicatesService.accept` is a shortcut for
-it; :meth:`DuplicatesService.reject` records that the call is an incident of its own.
+stays attached, by ``CallAttached``), :meth:`DuplicateDecisions.accept` is a shortcut for
+it; :meth:`DuplicateDecisions.reject` records that the call is an incident of its own.
 A merge needs an open incident to merge into, so when the proposed incident concludes
 first, the proposals naming it are withdrawn (one not recorded yet is dropped) and each
 call's incident becomes a site of its own, as after a rejection.
 
 The earthquake register: ``TrappedReported`` events give, per call, how many people a
-caller says are trapped; :meth:`DuplicatesService.trapped` folds them per site with
+caller says are trapped; :meth:`DuplicateDecisions.trapped` folds them per site with
 :func:`~dispatch.core.clustering.trapped_register`, following each call to the incident
 it belongs to now (after merges).
 
@@ -54,7 +60,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from dispatch.core.clustering import (
     DuplicateCandidate,
@@ -133,6 +139,8 @@ _FOLDED: tuple[type[Event], ...] = (
     IncidentArchived,
 )
 _folds: dict[type[Event], bool] = {}
+#: The stored names of the folded types (a reader of the log asks for these only).
+FOLDED_EVENT_TYPES: tuple[str, ...] = tuple(kind.event_type for kind in _FOLDED)
 
 
 def _folds_type(kind: type[Event]) -> bool:
@@ -152,8 +160,32 @@ class Proposal:
     gate_m: float
     score: float
     plate: int | None
-    call: NewCall
+    call: NewCall | None
+    """The call as the search saw it (``None`` in a :class:`~dispatch.duplicate_ledger.
+    ProposalLedger`, which knows proposals only as the log records them)."""
     state: ProposalState = ProposalState.DUE
+
+    @classmethod
+    def recorded(
+        cls,
+        event: DuplicateProposed,
+        state: ProposalState,
+        *,
+        plate: int | None,
+        call: NewCall | None = None,
+    ) -> Proposal:
+        """The proposal a ``DuplicateProposed`` records, in ``state``."""
+        return cls(
+            call_id=event.call_id,
+            incident_id=event.incident_id,
+            candidate=event.candidate,
+            distance_m=event.distance_m,
+            gate_m=event.gate_m,
+            score=event.score,
+            plate=plate,
+            call=call,
+            state=state,
+        )
 
     def event(self, now: datetime, searched_through: int | None = None) -> DuplicateProposed:
         """The event recording this proposal (see ``DuplicateProposed.searched_through``)."""
@@ -205,6 +237,16 @@ def _new_call(event: IncidentOpened) -> NewCall | None:
         lat=where.lat,
         lon=where.lon,
         radius_m=where.radius_m,
+        at=event.occurred_at,
+    )
+
+
+def trapped_report(event: TrappedReported) -> TrappedReport:
+    """The register's line for a caller's count."""
+    return TrappedReport(
+        incident_id=event.incident_id,
+        call_id=event.call_id,
+        trapped=event.count,
         at=event.occurred_at,
     )
 
@@ -326,14 +368,7 @@ class DuplicateDesk:
             if site is not None and kind is not None:
                 self.finder.open(replace(site, incident_type=kind))
         elif isinstance(event, TrappedReported):
-            self._reports.setdefault(event.call_id, []).append(
-                TrappedReport(
-                    incident_id=event.incident_id,
-                    call_id=event.call_id,
-                    trapped=event.count,
-                    at=event.occurred_at,
-                )
-            )
+            self._reports.setdefault(event.call_id, []).append(trapped_report(event))
         elif isinstance(event, IncidentArchived):
             self._archived(event)
         return False
@@ -456,19 +491,7 @@ class DuplicateDesk:
             attach = closed.merged_into != event.candidate
         if attach and event.candidate in self.finder:
             self.finder.attach(event.candidate, call)
-        self._keep(
-            Proposal(
-                call_id=event.call_id,
-                incident_id=event.incident_id,
-                candidate=event.candidate,
-                distance_m=event.distance_m,
-                gate_m=event.gate_m,
-                score=event.score,
-                plate=plate,
-                call=call,
-                state=state,
-            )
-        )
+        self._keep(Proposal.recorded(event, state, plate=plate, call=call))
 
     def finish_replay(self) -> bool:
         """End a replay; ``True`` if a proposal is due (a call searched after the mark)."""
@@ -523,7 +546,8 @@ class DuplicateDesk:
             return
         proposal.state = ProposalState.REJECTED
         self._decided(event.incident_id)
-        self._open_site(proposal.incident_id, proposal.call)
+        if proposal.call is not None:
+            self._open_site(proposal.incident_id, proposal.call)
 
     def _status(self, event: IncidentStatusChanged) -> None:
         if event.status.is_open:
@@ -558,7 +582,8 @@ class DuplicateDesk:
                 else:
                     proposal.state = ProposalState.WITHDRAWN
                 self._decided(incident_id)
-                self._open_site(incident_id, proposal.call)
+                if proposal.call is not None:
+                    self._open_site(incident_id, proposal.call)
 
     def due(self) -> list[Proposal]:
         """Proposals not yet recorded."""
@@ -604,67 +629,49 @@ class DuplicateDesk:
             self._undecided.pop(incident_id, None)
 
 
-class DuplicatesService:
-    """Records proposals, applies the dispatcher's decisions and keeps the trapped register."""
+class ProposalBook(Protocol):
+    """What the dispatchers' API reads of the proposals and the trapped counts."""
 
-    def __init__(self, engine: EnginePort, desk: DuplicateDesk | None = None) -> None:
+    proposals: dict[IncidentId, Proposal]
+
+    @property
+    def reports(self) -> list[TrappedReport]:
+        """Every trapped count kept."""
+        ...
+
+    def open_proposals(self) -> list[Proposal]:
+        """Proposals waiting for a decision."""
+        ...
+
+    def open_proposal_count(self) -> int:
+        """How many proposals wait for a decision."""
+        ...
+
+
+class DuplicateDecisions:
+    """The dispatcher's side: proposals read, decided, and trapped counts recorded.
+
+    Subclasses keep the :class:`ProposalBook` and record the proposals (``tick``).
+    """
+
+    book: ProposalBook
+    wake: asyncio.Event
+
+    def __init__(self, engine: EnginePort) -> None:
         self.engine = engine
-        self.desk = desk or DuplicateDesk()
         self.wake = asyncio.Event()
-        self._lock = asyncio.Lock()
-        engine.subscribe(
-            self._on_commit,
-            replay=self._on_replay,
-            prepare=self._before_replay,
-            rebuilt=self._on_rebuilt,
-            snapshot=self.desk,
-        )
-
-    def _on_commit(self, batch: Sequence[Recorded]) -> None:
-        desk = self.desk
-        apply = desk.apply
-        due = False
-        for seq, event in batch:
-            due = apply(event, seq) or due
-        if due or desk.mark_due():
-            self.wake.set()
-
-    async def _before_replay(self) -> None:
-        self.desk.begin_replay(
-            await self.engine.last_recorded(DuplicateProposed.event_type),
-            await self.engine.last_recorded(DuplicateSearchMarked.event_type),
-        )
-
-    def _on_replay(self, batch: Sequence[Recorded]) -> None:
-        replay = self.desk.replay
-        for record in batch:
-            replay(record.event, record.seq)
-
-    def _on_rebuilt(self) -> None:
-        if self.desk.finish_replay() or self.desk.mark_due():
-            self.wake.set()
 
     def next_deadline(self) -> datetime | None:
-        """Proposals (and a mark) are due at once; nothing waits for a time."""
-        desk = self.desk
-        return self.engine.clock.now() if desk.due() or desk.mark_due() else None
+        """When :meth:`tick` next has something to do."""
+        raise NotImplementedError
 
     async def tick(self, now: datetime) -> list[Recorded]:
-        """Record every proposal that is due (once each), else a mark when one is due."""
-        async with self._lock:
-            desk = self.desk
-            due, searched = desk.due(), desk.folded_through
-            if due:
-                return await self.engine.record([p.event(now, searched) for p in due])
-            if desk.mark_due():
-                return await self.engine.record(
-                    [DuplicateSearchMarked(occurred_at=now, searched_through=searched)]
-                )
-            return []
+        """Record what is due at ``now``."""
+        raise NotImplementedError
 
     def proposal(self, incident_id: str) -> Proposal:
         """The proposal made for an incident's call, or :class:`UnknownProposal`."""
-        proposal = self.desk.proposals.get(IncidentId(incident_id))
+        proposal = self.book.proposals.get(IncidentId(incident_id))
         if proposal is None:
             raise UnknownProposal("the incident has no duplicate proposal")
         return proposal
@@ -739,19 +746,82 @@ class DuplicatesService:
             replace(r, incident_id=calls[CallId(r.call_id)].incident_id)
             if CallId(r.call_id) in calls
             else r
-            for r in self.desk.reports
+            for r in self.book.reports
         ]
         return trapped_register(current).get(incident_id)
 
 
+class DuplicatesService(DuplicateDecisions):
+    """The search on the engine's loop: a :class:`DuplicateDesk` folds every commit."""
+
+    def __init__(self, engine: EnginePort, desk: DuplicateDesk | None = None) -> None:
+        super().__init__(engine)
+        self.desk = desk or DuplicateDesk()
+        self.book = self.desk
+        self._lock = asyncio.Lock()
+        engine.subscribe(
+            self._on_commit,
+            replay=self._on_replay,
+            prepare=self._before_replay,
+            rebuilt=self._on_rebuilt,
+            snapshot=self.desk,
+        )
+
+    def _on_commit(self, batch: Sequence[Recorded]) -> None:
+        desk = self.desk
+        apply = desk.apply
+        due = False
+        for seq, event in batch:
+            due = apply(event, seq) or due
+        if due or desk.mark_due():
+            self.wake.set()
+
+    async def _before_replay(self) -> None:
+        self.desk.begin_replay(
+            await self.engine.last_recorded(DuplicateProposed.event_type),
+            await self.engine.last_recorded(DuplicateSearchMarked.event_type),
+        )
+
+    def _on_replay(self, batch: Sequence[Recorded]) -> None:
+        replay = self.desk.replay
+        for record in batch:
+            replay(record.event, record.seq)
+
+    def _on_rebuilt(self) -> None:
+        if self.desk.finish_replay() or self.desk.mark_due():
+            self.wake.set()
+
+    def next_deadline(self) -> datetime | None:
+        """Proposals (and a mark) are due at once; nothing waits for a time."""
+        desk = self.desk
+        return self.engine.clock.now() if desk.due() or desk.mark_due() else None
+
+    async def tick(self, now: datetime) -> list[Recorded]:
+        """Record every proposal that is due (once each), else a mark when one is due."""
+        async with self._lock:
+            desk = self.desk
+            due, searched = desk.due(), desk.folded_through
+            if due:
+                return await self.engine.record([p.event(now, searched) for p in due])
+            if desk.mark_due():
+                return await self.engine.record(
+                    [DuplicateSearchMarked(occurred_at=now, searched_through=searched)]
+                )
+            return []
+
+
 __all__ = [
+    "FOLDED_EVENT_TYPES",
     "DeskSnapshot",
+    "DuplicateDecisions",
     "DuplicateDesk",
     "DuplicateError",
     "DuplicatesService",
     "Proposal",
+    "ProposalBook",
     "ProposalRefused",
     "ProposalState",
     "UnknownProposal",
     "incident_type_of",
+    "trapped_report",
 ]

@@ -211,3 +211,6 @@ class PackageContext:
     mqtt: MqttEndpoint | None
     section: Mapping[str, Any]
     development_mode: bool = True
+    database: tuple[str, str | None] | None = None
+    """The event log's database URL and schema, for a package whose helper process reads
+    the log itself (``None`` where the engine is given no database of its own)."""

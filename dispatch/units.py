@@ -44,7 +44,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any, Protocol, TypeVar
+from typing import Annotated, Any, Literal, Protocol, TypeVar
 
 import msgspec
 import orjson
@@ -129,6 +129,10 @@ class UnitsSettings(BaseModel):
     reconnect_min_s: float = Field(default=0.5, gt=0)
     reconnect_max_s: float = Field(default=30.0, gt=0)
     timer_max_wait_s: float = Field(default=30.0, gt=0)
+    duplicate_search: Literal["loop", "process"] = "loop"
+    """Where new calls are searched for duplicates: on the engine's loop, or in a child
+    process reading the log (``dispatch.app.duplicate_search``; needs a database file or
+    server the child can open)."""
 
 
 # -- device messages (codec) ---------------------------------------------------------------

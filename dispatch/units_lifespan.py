@@ -24,10 +24,12 @@ from typing import Protocol
 from aiohttp import web
 
 from dispatch.adapters.http import EXTRA_METRICS
+from dispatch.adapters.store import is_memory_database
 from dispatch.adapters.units_http import DUPLICATES, HAND_OFFS, UNITS, add_routes
 from dispatch.adapters.units_mqtt import UnitsGateway
+from dispatch.app import duplicate_search
 from dispatch.core.projections import Recorded, State, register_handler
-from dispatch.duplicates import DuplicatesService
+from dispatch.duplicates import DuplicateDecisions, DuplicatesService
 from dispatch.model.dispatch_events import UnitPositionReported
 from dispatch.model.events import Event
 from dispatch.multi_agency import HandOffPolicy, MultiAgencyService
@@ -57,7 +59,7 @@ class Timed(Protocol):
 
 #: Each engine's services, for the metrics function (one per process, several in tests).
 _SERVICES: weakref.WeakKeyDictionary[
-    EnginePort, tuple[UnitsService, DuplicatesService, UnitsGateway | None]
+    EnginePort, tuple[UnitsService, DuplicateDecisions, UnitsGateway | None]
 ] = weakref.WeakKeyDictionary()
 
 
@@ -73,8 +75,15 @@ def _metrics(engine: Engine) -> bytes:
         "# TYPE ng112_unit_orders_unacknowledged gauge",
         f"ng112_unit_orders_unacknowledged {len(units.orders.flagged())}",
         "# TYPE ng112_duplicate_proposals_open gauge",
-        f"ng112_duplicate_proposals_open {duplicates.desk.open_proposal_count()}",
+        f"ng112_duplicate_proposals_open {duplicates.book.open_proposal_count()}",
     ]
+    if isinstance(duplicates, duplicate_search.ProcessDuplicatesService):
+        lines += [
+            "# TYPE ng112_duplicate_search_up gauge",
+            f"ng112_duplicate_search_up {int(duplicates.process.up.is_set())}",
+            "# TYPE ng112_duplicate_search_waiting gauge",
+            f"ng112_duplicate_search_waiting {duplicates.waiting}",
+        ]
     if gateway is not None:
         lines += [
             "# TYPE ng112_units_outbox_depth gauge",
@@ -126,7 +135,20 @@ def install(app: web.Application, context: PackageContext) -> None:
         engine,
         HandOffPolicy(ack_s=settings.handoff_ack_s, max_level=settings.handoff_escalations),
     )
-    duplicates = DuplicatesService(engine)
+    duplicates: DuplicateDecisions
+    if settings.duplicate_search == "process":
+        if context.database is None:
+            raise ValueError("duplicate_search = 'process' needs the engine's database")
+        db_url, db_schema = context.database
+        if is_memory_database(db_url):
+            raise ValueError("duplicate_search = 'process' cannot share an in-memory database")
+        searching = duplicate_search.ProcessDuplicatesService(
+            engine, db_url=db_url, db_schema=db_schema
+        )
+        duplicate_search.install(app, searching)
+        duplicates = searching
+    else:
+        duplicates = DuplicatesService(engine)
     app[UNITS] = units
     app[HAND_OFFS] = hand_offs
     app[DUPLICATES] = duplicates

@@ -89,14 +89,17 @@ class EngineProcess:
         return code
 
 
-def spawn_engine(*, group_commit: bool, call_fronts: int = 0) -> EngineProcess:
+def spawn_engine(
+    *, group_commit: bool, call_fronts: int = 0, duplicate_search: str = "loop"
+) -> EngineProcess:
     """Start ``python -m dispatch serve`` with a temporary SQLite log (not yet ready)."""
     folder = tempfile.TemporaryDirectory(prefix="ng112-bench-")
     port = free_port()
     config = Path(folder.name) / "settings.toml"
     config.write_text(
         f"group_commit = {'true' if group_commit else 'false'}\nembedded_broker = false\n"
-        f"call_front_workers = {call_fronts}\n",
+        f"call_front_workers = {call_fronts}\n"
+        f'[units]\nduplicate_search = "{duplicate_search}"\n',
         encoding="utf-8",
     )
     db = f"sqlite+aiosqlite:///{folder.name}/bench.db"
@@ -154,12 +157,12 @@ async def _worker_async(
     }
 
 
-def _front_rss(process: psutil.Process) -> int:
-    """Resident memory of the engine's call-front children (not its snapshot forks)."""
+def _child_rss(process: psutil.Process, module: str) -> int:
+    """Resident memory of the engine's children running ``module`` (not snapshot forks)."""
     total = 0
     for child in process.children():
         try:
-            if "dispatch.app.call_front" in child.cmdline():
+            if module in child.cmdline():
                 total += child.memory_info().rss
         except psutil.Error:
             continue
@@ -169,6 +172,7 @@ def _front_rss(process: psutil.Process) -> int:
 async def _sample(url: str, pid: int | None, stop: asyncio.Event) -> dict[str, float]:
     peak_rss = 0
     peak_front_rss = 0
+    peak_search_rss = 0
     peak_queue = 0
     process = psutil.Process(pid) if pid is not None else None
     async with aiohttp.ClientSession() as session:
@@ -176,7 +180,12 @@ async def _sample(url: str, pid: int | None, stop: asyncio.Event) -> dict[str, f
             if process is not None:
                 try:
                     peak_rss = max(peak_rss, process.memory_info().rss)
-                    peak_front_rss = max(peak_front_rss, _front_rss(process))
+                    peak_front_rss = max(
+                        peak_front_rss, _child_rss(process, "dispatch.app.call_front")
+                    )
+                    peak_search_rss = max(
+                        peak_search_rss, _child_rss(process, "dispatch.app.duplicate_search")
+                    )
                 except psutil.Error:
                     process = None
             gauges = await fetch_gauges(session, url)
@@ -186,6 +195,7 @@ async def _sample(url: str, pid: int | None, stop: asyncio.Event) -> dict[str, f
     return {
         "peak_rss_mb": round(peak_rss / 2**20, 1),
         "peak_front_rss_mb": round(peak_front_rss / 2**20, 1),
+        "peak_search_rss_mb": round(peak_search_rss / 2**20, 1),
         "peak_log_queue": peak_queue,
     }
 
@@ -280,7 +290,9 @@ async def run_surge(args: argparse.Namespace) -> list[dict[str, Any]]:
             pid = None
             if url is None:
                 engine = spawn_engine(
-                    group_commit=grouped, call_fronts=args.call_fronts if grouped else 0
+                    group_commit=grouped,
+                    call_fronts=args.call_fronts if grouped else 0,
+                    duplicate_search=args.duplicate_search if grouped else "loop",
                 )
                 url, pid = engine.url, engine.process.pid
                 await wait_ready(url, process=engine.process)
@@ -298,9 +310,16 @@ async def run_surge(args: argparse.Namespace) -> list[dict[str, Any]]:
             finally:
                 if engine is not None:
                     await asyncio.to_thread(engine.stop)
-            fronts = args.call_fronts if grouped and args.url is None else None
+            started = grouped and args.url is None
             rows.append(
-                {"mode": mode if args.url is None else "external", "call_fronts": fronts, **row}
+                {
+                    "mode": mode if args.url is None else "external",
+                    "call_fronts": args.call_fronts if started else None,
+                    "duplicate_search": (args.duplicate_search if started else "loop")
+                    if args.url is None
+                    else None,
+                    **row,
+                }
             )
     return rows
 
@@ -310,7 +329,7 @@ def print_table(rows: list[dict[str, Any]]) -> None:
     header = (
         f"{'mode':<16} {'batch':>5} {'fronts':>6} {'target/s':>8} {'offered/s':>9}"
         f" {'commit/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'queue':>6} {'RSS MB':>7}"
-        f" {'+front':>6} {'lost':>5} {'dup':>4}"
+        f" {'+front':>6} {'+search':>7} {'lost':>5} {'dup':>4}"
     )
     print(header)
     for row in rows:
@@ -325,6 +344,6 @@ def print_table(rows: list[dict[str, Any]]) -> None:
             f" {row['offered_per_s']:>9.0f} {row['committed_per_s']:>9.0f}"
             f" {cell(lat['p50'])} {cell(lat['p95'])} {cell(lat['p99'])}"
             f" {row['peak_log_queue']:>6} {row['peak_rss_mb']:>7.0f}"
-            f" {row.get('peak_front_rss_mb', 0):>6.0f}"
+            f" {row.get('peak_front_rss_mb', 0):>6.0f} {row.get('peak_search_rss_mb', 0):>7.0f}"
             f" {row['lost']:>5} {row['duplicated']:>4}"
         )

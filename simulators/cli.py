@@ -185,6 +185,13 @@ def register_bench(benches: argparse._SubParsersAction[argparse.ArgumentParser])
         default=0,
         help="front processes the started engine runs to decide batches (call_front_workers)",
     )
+    surge.add_argument(
+        "--duplicate-search",
+        choices=("loop", "process"),
+        default="loop",
+        help="where the started engine searches new calls for duplicates ([units]"
+        " duplicate_search): on its loop, or in a child process following the log",
+    )
     surge.set_defaults(handler=_bench_surge)
 
     replay = benches.add_parser("replay", help="engine start-up time on a log of N events")

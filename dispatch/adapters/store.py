@@ -113,6 +113,15 @@ def database_url(url: str) -> str:
     return url
 
 
+def is_memory_database(url: str) -> bool:
+    """Whether the URL names an SQLite database in memory (no other process can open it)."""
+    url = database_url(url)
+    if not url.startswith("sqlite"):
+        return False
+    path = url.split("://", 1)[1].removeprefix("/")
+    return path in ("", ":memory:") or "mode=memory" in path
+
+
 def create_engine(url: str, *, schema: str | None = None) -> AsyncEngine:
     """An async engine with the settings the event log relies on.
 
@@ -357,6 +366,31 @@ class EventLog:
         async with self._engine.connect() as conn:
             result = await conn.exec_driver_sql(self._read_sql, (after, self._published_seq, limit))
             return list(result.fetchall())
+
+    async def read_types(
+        self, after: int, through: int, event_types: Sequence[str], limit: int = 20_000
+    ) -> list[Recorded]:
+        """Committed events of these types with ``after < seq <= through``, oldest first.
+
+        For a reader in another process following the log (``through`` as far as it
+        knows the log has been committed), which folds only a few of its types.
+        """
+        query = (
+            _select_events()
+            .where(events_table.c.seq > after)
+            .where(events_table.c.seq <= through)
+            .where(events_table.c.event_type.in_(list(event_types)))
+            .order_by(events_table.c.seq)
+            .limit(limit)
+        )
+        async with self._engine.connect() as conn:
+            return _decoded(list((await conn.execute(query)).fetchall()))
+
+    async def last_seq(self) -> int:
+        """The newest committed sequence number (0 for an empty log), read from the table."""
+        async with self._engine.connect() as conn:
+            last = (await conn.execute(sa.select(sa.func.max(events_table.c.seq)))).scalar()
+        return int(last or 0)
 
     async def replay(self, page: int = 20_000, *, after: int = 0) -> AsyncIterator[list[Recorded]]:
         """Every committed event after ``after`` in order, in pages (to rebuild projections).

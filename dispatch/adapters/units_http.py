@@ -37,7 +37,7 @@ from dispatch.adapters.http import (
     read_body,
 )
 from dispatch.adapters.schemas import LocationIn
-from dispatch.duplicates import DuplicateError, DuplicatesService, UnknownProposal
+from dispatch.duplicates import DuplicateDecisions, DuplicateError, UnknownProposal
 from dispatch.model.access import AccessDenied
 from dispatch.model.centres import is_known_centre
 from dispatch.model.ids import CentreId, IncidentId
@@ -48,7 +48,7 @@ from dispatch.units_topics import UNIT_ID_PATTERN
 
 UNITS = web.AppKey("units", UnitsService)
 HAND_OFFS = web.AppKey("hand_offs", MultiAgencyService)
-DUPLICATES = web.AppKey("duplicates", DuplicatesService)
+DUPLICATES = web.AppKey("duplicates", DuplicateDecisions)
 
 _STRICT = ConfigDict(extra="forbid", frozen=True)
 Handler = Callable[[web.Request], Awaitable[web.Response]]
@@ -261,7 +261,7 @@ async def list_duplicates(request: web.Request) -> web.Response:
     principal.require_read(principal.province)
     proposals = [
         p.to_json()
-        for p in request.app[DUPLICATES].desk.open_proposals()
+        for p in request.app[DUPLICATES].book.open_proposals()
         if principal.sees_province(p.plate)
     ]
     return json_response({"duplicates": proposals})

@@ -25,10 +25,8 @@ A batch whose front fails, dies or is not up yet is decided on the loop instead
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
-import struct
 import sys
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
@@ -39,6 +37,7 @@ from aiohttp import web
 
 from dispatch.adapters.http import CALL_FRONT, READY, ApiError, parse_body
 from dispatch.adapters.schemas import CallBatchIn
+from dispatch.app.child_process import SupervisedChild, frame, read_frame
 from dispatch.core.decide import DecidedCall
 from dispatch.model.events import CallReceived, IncidentOpened
 from dispatch.model.ids import CallId, IncidentId
@@ -47,24 +46,9 @@ from dispatch.service import decide_new_call
 
 logger = logging.getLogger(__name__)
 
-_FRAME = struct.Struct(">I")
-#: A frame is one batch body (bounded by the HTTP body limit) or its decided events.
-MAX_FRAME = 64 * 2**20
-
 DECIDED, REFUSED, FAILED, LOADED = 0, 1, 2, 3
 
-#: How long a dead front waits before it is started again.
-RESTART_AFTER_S = 1.0
-
 _encode = msgspec.msgpack.Encoder().encode
-_decode = msgspec.msgpack.Decoder().decode
-
-
-def frame(message: Any) -> bytes:
-    """One message with its length in front."""
-    payload = _encode(message)
-    return _FRAME.pack(len(payload)) + payload
-
 
 #: A decided call on the wire: its key, ids and its two events, decoded by msgspec in one
 #: pass over the whole answer.
@@ -113,24 +97,11 @@ def decided_calls(answer: bytes) -> list[DecidedCall]:
 # -- the child process ---------------------------------------------------------------------
 
 
-def _read_frame(source: BinaryIO) -> Any | None:
-    header = source.read(_FRAME.size)
-    if len(header) < _FRAME.size:
-        return None
-    (size,) = _FRAME.unpack(header)
-    if size > MAX_FRAME:
-        raise ValueError(f"frame of {size} bytes exceeds {MAX_FRAME}")
-    payload = source.read(size)
-    if len(payload) < size:
-        return None
-    return _decode(payload)
-
-
 def serve(source: BinaryIO, sink: BinaryIO, locator: Locator) -> None:
     """Answer requests from ``source`` on ``sink`` until ``source`` ends."""
     sink.write(frame([0, LOADED, None]))
     sink.flush()
-    while (request := _read_frame(source)) is not None:
+    while (request := read_frame(source)) is not None:
         request_id, body = request
         sink.write(frame(answer(request_id, body, locator)))
         sink.flush()
@@ -156,139 +127,77 @@ def main(argv: Sequence[str] | None = None) -> int:
 # -- the engine's side ---------------------------------------------------------------------
 
 
-class _Child:
+class _Child(SupervisedChild):
     """One front process, started again when it dies until the front stops."""
 
     def __init__(
         self, section: dict[str, Any], name: str, on_ready: Callable[[], None] | None = None
     ) -> None:
+        super().__init__(
+            [
+                sys.executable,
+                "-m",
+                "dispatch.app.call_front",
+                msgspec.json.encode(section).decode(),
+            ],
+            f"call front {name}",
+        )
         self._on_ready = on_ready
-        self._argv = [
-            sys.executable,
-            "-m",
-            "dispatch.app.call_front",
-            msgspec.json.encode(section).decode(),
-        ]
-        self.name = name
         self.ready = False
         #: set while the child is loaded and answering
         self.up = asyncio.Event()
-        #: set once a child has exited and its pending batches were failed over
-        self.exited = asyncio.Event()
-        self.started = 0
-        #: times the child could not be started or spoke garbage (``failed`` set at each)
-        self.failures = 0
-        self.failed = asyncio.Event()
         self.answered = 0
         self.pending: dict[int, asyncio.Future[bytes]] = {}
         self._next_id = 0
-        self._writer: asyncio.StreamWriter | None = None
-        self._process: asyncio.subprocess.Process | None = None
-        self._stopping = False
 
-    async def run(self) -> None:
-        """Start the child, read its answers; start it again if it dies.
+    def ended(self) -> None:
+        """Its batches are decided on the loop instead."""
+        self.ready = False
+        self.up.clear()
+        for future in self.pending.values():
+            if not future.done():
+                future.set_exception(FrontUnavailable(f"{self.name} exited"))
+        self.pending.clear()
 
-        A child that cannot be started (no memory, no file descriptors) or that writes a
-        frame this side cannot read is logged and started again after a pause, like one
-        that died: the front's batches meanwhile are decided on the loop.
-        """
-        while not self._stopping:
-            try:
-                await self._run_once()
-            except (OSError, msgspec.DecodeError, ValueError):
-                self.failures += 1
-                self.failed.set()
-                logger.exception("call front %s failed", self.name)
-            if not self._stopping:
-                logger.warning("call front %s exited; starting it again", self.name)
-                await asyncio.sleep(RESTART_AFTER_S)
-
-    async def _run_once(self) -> None:
-        process = await asyncio.create_subprocess_exec(
-            *self._argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
-        )
-        self._process = process
-        self.exited.clear()
-        self.started += 1
-        assert process.stdout is not None  # noqa: S101 - PIPE above
-        self._writer = process.stdin
-        try:
-            await self._read(process.stdout)
-        finally:
-            self.ready = False
-            self.up.clear()
-            self._writer = None
-            for future in self.pending.values():
-                if not future.done():
-                    future.set_exception(FrontUnavailable(f"call front {self.name} exited"))
-            self.pending.clear()
-            if process.returncode is None:
-                process.kill()
-            await process.wait()
-            self.exited.set()
-
-    async def _read(self, stdout: asyncio.StreamReader) -> None:
-        while True:
-            try:
-                header = await stdout.readexactly(_FRAME.size)
-                (size,) = _FRAME.unpack(header)
-                message = _decode(await stdout.readexactly(size))
-            except asyncio.IncompleteReadError:
-                return
-            request_id, kind, body = message
-            if kind == LOADED:
-                self.ready = True
-                self.up.set()
-                logger.info("call front %s ready", self.name)
-                if self._on_ready is not None:
-                    self._on_ready()
-                continue
-            future = self.pending.pop(request_id, None)
-            if future is None or future.done():
-                continue
-            self.answered += 1
-            if kind == DECIDED:
-                future.set_result(body)
-            elif kind == REFUSED:
-                status, code, reason = body
-                future.set_exception(ApiError(status, code, reason))
-            else:
-                future.set_exception(FrontUnavailable(f"call front {self.name}: {body}"))
+    def received(self, message: Any) -> None:
+        """An answer, or the news that the child has loaded its boundaries."""
+        request_id, kind, body = message
+        if kind == LOADED:
+            self.ready = True
+            self.up.set()
+            logger.info("%s ready", self.name)
+            if self._on_ready is not None:
+                self._on_ready()
+            return
+        future = self.pending.pop(request_id, None)
+        if future is None or future.done():
+            return
+        self.answered += 1
+        if kind == DECIDED:
+            future.set_result(body)
+        elif kind == REFUSED:
+            status, code, reason = body
+            future.set_exception(ApiError(status, code, reason))
+        else:
+            future.set_exception(FrontUnavailable(f"{self.name}: {body}"))
 
     async def decide(self, body: bytes) -> bytes:
         """Send one batch body; its decided calls in the wire form (MessagePack)."""
-        writer = self._writer
-        if writer is None or not self.ready:
-            raise FrontUnavailable(f"call front {self.name} is not up")
+        if not self.ready:
+            raise FrontUnavailable(f"{self.name} is not up")
         self._next_id += 1
         request_id = self._next_id
+        writer = self.send([request_id, body])
+        if writer is None:
+            raise FrontUnavailable(f"{self.name} is not up")
         future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
         self.pending[request_id] = future
-        writer.write(frame([request_id, body]))
         try:
             await writer.drain()
         except ConnectionError as exc:
             self.pending.pop(request_id, None)
-            raise FrontUnavailable(f"call front {self.name} went away") from exc
+            raise FrontUnavailable(f"{self.name} went away") from exc
         return await future
-
-    def kill(self) -> None:
-        """Kill the running child (it is started again)."""
-        if self._process is not None and self._process.returncode is None:
-            self._process.kill()
-
-    async def stop(self) -> None:
-        """Close the child's input and let it finish (killed after 5 s)."""
-        self._stopping = True
-        writer, process = self._writer, self._process
-        if writer is not None:
-            writer.close()
-        if process is not None and process.returncode is None:
-            try:
-                await asyncio.wait_for(process.wait(), 5.0)
-            except TimeoutError:
-                process.kill()
 
 
 class ProcessFront:
@@ -302,7 +211,6 @@ class ProcessFront:
         on_ready: Callable[[], None] | None = None,
     ) -> None:
         self.children = [_Child(routing_section, f"#{n + 1}", on_ready) for n in range(workers)]
-        self._tasks: list[asyncio.Task[None]] = []
 
     @property
     def ready(self) -> bool:
@@ -311,10 +219,8 @@ class ProcessFront:
 
     def start(self) -> None:
         """Start the children (they report ready once their boundaries are loaded)."""
-        self._tasks = [
-            asyncio.create_task(child.run(), name=f"ng112-call-front-{child.name}")
-            for child in self.children
-        ]
+        for child in self.children:
+            child.start()
 
     async def decide(self, body: bytes) -> Sequence[DecidedCall]:
         """The batch decided by the least busy child that is up."""
@@ -328,11 +234,6 @@ class ProcessFront:
         """Stop every child and its supervising task."""
         for child in self.children:
             await child.stop()
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
 
 
 def install(app: web.Application, routing_section: dict[str, Any], workers: int) -> None:

@@ -79,6 +79,7 @@ def compose(
             mqtt=endpoint,
             section=getattr(settings, table),
             development_mode=settings.development_mode,
+            database=(settings.db, settings.db_schema),
         )
         module.install(app, context)
     app.cleanup_ctx.append(gc_lifespan(settings.gc_freeze_interval_s, settings.gc_full_every))

@@ -31,9 +31,9 @@ from dispatch.app.call_front import (
     answer,
     decide_batch,
     decided_calls,
-    frame,
     serve,
 )
+from dispatch.app.child_process import frame
 from dispatch.app.composition import compose
 from dispatch.app.routing_wiring import GazetteerLocator
 from dispatch.model.events import Event
@@ -226,9 +226,9 @@ async def test_a_front_that_cannot_start_is_tried_again_and_stops_cleanly(
 ) -> None:
     """No interpreter to start: each failure is counted and logged, the supervising task
     lives on to try again, and stopping the front raises nothing."""
-    monkeypatch.setattr("dispatch.app.call_front.RESTART_AFTER_S", 0.0)
     front = ProcessFront({}, 1)
     child = front.children[0]
+    monkeypatch.setattr(child, "restart_after_s", 0.0)
     monkeypatch.setattr(child, "_argv", ["/nonexistent/ng112-python"])
     front.start()
     try:

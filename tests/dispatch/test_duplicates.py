@@ -19,7 +19,6 @@ from dispatch.core.taxonomy import IncidentType
 from dispatch.duplicates import DuplicateDesk, DuplicatesService, ProposalState
 from dispatch.model.dispatch_events import (
     DuplicateProposed,
-    DuplicateRejected,
     DuplicateSearchMarked,
 )
 from dispatch.model.events import Event, IncidentOpened, IncidentStatusChanged
@@ -28,7 +27,7 @@ from dispatch.model.values import Location
 from dispatch.model.vocabulary import Channel, IncidentStatus
 from tests.conftest import Database
 from tests.dispatch.conftest import ClientFactory
-from tests.dispatch.test_duplicates_replay import _replayed, _state, concluded
+from tests.dispatch.test_duplicates_replay import _replayed, _state, concluded, rejected
 from tests.dispatch.test_units_support import ControlledClock, get, post, timeline, units_app
 
 T0 = datetime(2025, 2, 6, 1, 17, tzinfo=UTC)
@@ -87,15 +86,7 @@ def test_merge_and_reject_settle_a_proposal() -> None:
             merged_into=IncidentId("inc-1"),
         )
     )
-    desk.apply(
-        DuplicateRejected(
-            occurred_at=T0,
-            call_id=CallId("call-3"),
-            incident_id=IncidentId("inc-3"),
-            candidate=IncidentId("inc-1"),
-            actor="ct",
-        )
-    )
+    desk.apply(rejected("call-3", "inc-3", "inc-1"))
     assert desk.proposals[IncidentId("inc-2")].state is ProposalState.MERGED
     assert desk.proposals[IncidentId("inc-3")].state is ProposalState.REJECTED
     assert "inc-3" in desk.finder
@@ -302,7 +293,7 @@ async def test_a_restart_applies_recorded_proposals_and_records_the_missing_one(
     for _, body in script:
         await post(before, "/api/v1/calls", body, 202)
     await before.app[DUPLICATES].tick(clock.now())
-    kept = {i: (p.candidate, p.state) for i, p in before.app[DUPLICATES].desk.proposals.items()}
+    kept = {i: (p.candidate, p.state) for i, p in before.app[DUPLICATES].book.proposals.items()}
     assert len(kept) == 4, "two buildings, six calls"
     assert {state for _, state in kept.values()} == {ProposalState.PROPOSED}
     await before.close()
@@ -311,7 +302,7 @@ async def test_a_restart_applies_recorded_proposals_and_records_the_missing_one(
 
     after = await aiohttp_client(units_app(database, clock))
     service = after.app[DUPLICATES]
-    again = {i: (p.candidate, p.state) for i, p in service.desk.proposals.items()}
+    again = {i: (p.candidate, p.state) for i, p in service.book.proposals.items()}
     missing = again.pop(IncidentId("inc-99"))
     assert again == kept, "the recorded proposals as they were"
     assert missing[1] is ProposalState.DUE
@@ -348,4 +339,6 @@ async def test_the_service_records_a_mark_when_no_proposal_carried_one(
     await client.close()
 
     again = await aiohttp_client(units_app(database, clock))
-    assert again.app[DUPLICATES].desk.recorded_mark == marked.event.searched_through
+    restarted = again.app[DUPLICATES]
+    assert isinstance(restarted, DuplicatesService)
+    assert restarted.desk.recorded_mark == marked.event.searched_through

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 from dispatch.core.clustering import DuplicateCandidate, DuplicateFinder, NewCall
 from dispatch.duplicates import DuplicateDesk, Proposal, ProposalState
-from dispatch.model.dispatch_events import DuplicateRejected, DuplicateSearchMarked
+from dispatch.model.dispatch_events import DuplicateSearchMarked
 from dispatch.model.events import (
     CallReceived,
     Event,
@@ -44,6 +44,7 @@ from tests.dispatch.test_duplicates_replay import (
     _run,
     _state,
     concluded,
+    rejected,
 )
 
 M_PER_DEG = 6_371_008.8 * math.pi / 180.0
@@ -119,15 +120,7 @@ def test_a_proposal_waiting_again_where_a_decided_one_was_keeps_its_place() -> N
     desk.apply(_opened(2, _at(41.0, 29.0)))  # proposed: a duplicate of inc-1
     desk.apply(_opened(3, _at(41.0, 29.1)))
     desk.apply(_opened(4, _at(41.0, 29.1)))  # proposed: a duplicate of inc-3
-    desk.apply(
-        DuplicateRejected(
-            occurred_at=T0,
-            call_id=CallId("call-2"),
-            incident_id=IncidentId("inc-2"),
-            candidate=IncidentId("inc-1"),
-            actor="ct",
-        )
-    )
+    desk.apply(rejected("call-2", "inc-2", "inc-1"))
     assert [p.incident_id for p in desk.open_proposals()] == ["inc-4"]
     desk.finder.close("inc-2")
     desk.apply(_opened(2, _at(41.0, 29.0)))  # the same incident id again: proposed once more
@@ -237,15 +230,7 @@ def decide(run: Surge, rng: random.Random) -> None:
             run.conclude(proposal.incident_id, IncidentStatus.MERGED, proposal.candidate)
     elif proposed and action < 0.7:
         proposal = rng.choice(proposed)
-        run.commit(
-            DuplicateRejected(
-                occurred_at=T0,
-                call_id=proposal.call_id,
-                incident_id=proposal.incident_id,
-                candidate=proposal.candidate,
-                actor="ct",
-            )
-        )
+        run.commit(rejected(proposal.call_id, proposal.incident_id, proposal.candidate))
     else:
         sites = [IncidentId(i.incident_id) for i in desk.finder.incidents()]
         if sites:

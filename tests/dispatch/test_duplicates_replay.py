@@ -57,6 +57,17 @@ def concluded(
     )
 
 
+def rejected(call_id: str, incident_id: str, candidate: str) -> DuplicateRejected:
+    """The dispatcher keeps the call's incident as one of its own."""
+    return DuplicateRejected(
+        occurred_at=T0,
+        call_id=CallId(call_id),
+        incident_id=IncidentId(incident_id),
+        candidate=IncidentId(candidate),
+        actor="ct",
+    )
+
+
 M_PER_DEG = 6_371_008.8 * math.pi / 180.0
 BUILDINGS = [(41.0201 + 300 * b / M_PER_DEG, 40.5234) for b in range(4)]
 
@@ -254,15 +265,7 @@ def _run(operations: list[tuple[Any, ...]]) -> Centre:
             centre.close(proposal.incident_id, IncidentStatus.MERGED, proposal.candidate)
         elif kind == "reject" and proposed:
             proposal = proposed[pick % len(proposed)]
-            centre.commit(
-                DuplicateRejected(
-                    occurred_at=T0,
-                    call_id=proposal.call_id,
-                    incident_id=proposal.incident_id,
-                    candidate=proposal.candidate,
-                    actor="ct",
-                )
-            )
+            centre.commit(rejected(proposal.call_id, proposal.incident_id, proposal.candidate))
         elif kind == "classify":
             sites = centre.open_incidents()
             if sites:

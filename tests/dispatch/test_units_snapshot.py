@@ -25,6 +25,7 @@ from dispatch.adapters.http import ENGINE
 from dispatch.adapters.units_http import DUPLICATES, HAND_OFFS
 from dispatch.adapters.units_http import UNITS as UNITS_KEY
 from dispatch.core.projections import Recorded
+from dispatch.duplicates import DuplicatesService
 from dispatch.model import (
     Agency,
     CentreId,
@@ -316,7 +317,9 @@ M_PER_DEG = 111_195.0
 def _package_state(app: web.Application) -> tuple[Any, ...]:
     """What the three services keep (the duplicate sites rounded: a replay attaches a
     recorded call when its proposal is folded, which may round the last bit otherwise)."""
-    desk = app[DUPLICATES].desk
+    service = app[DUPLICATES]
+    assert isinstance(service, DuplicatesService)
+    desk = service.desk
     return (
         app[UNITS_KEY].snapshot(),
         app[HAND_OFFS].book.snapshot(),

@@ -1,0 +1,373 @@
+"""The duplicate search in a process of its own, following the event log.
+
+In a surge the search for duplicates (placing every new call among the open sites and
+judging the nearest) took about a fifth of the engine loop's time. With
+``[units] duplicate_search = "process"`` a child interpreter
+(``python -m dispatch.app.duplicate_search``) runs the :class:`~dispatch.duplicates.
+DuplicateDesk` instead. It reads the log itself, from the same database, only the eight
+event types the desk folds; the loop folds a :class:`~dispatch.duplicate_ledger.
+ProposalLedger` of what the log records and commits what the child proposes.
+
+The two talk over the child's stdin and stdout in length-prefixed MessagePack frames
+(:func:`dispatch.app.child_process.frame`):
+
+- to the child: ``[HEAD, seq]`` after each commit (the log holds events up to ``seq``);
+- from the child: ``[READY, seq]`` once it has folded the log up to ``seq`` at start,
+  ``[PROPOSED, searched_through, [[call_id, incident_id, candidate, distance_m, gate_m,
+  score, plate], ...]]`` for the proposals its search made, and ``[MARK,
+  searched_through]`` when a ``DuplicateSearchMarked`` is due.
+
+The engine records what the child sends in the order sent (the timer loop's ``tick``),
+each proposal under the idempotency key ``duplicate:{call_id}``, so a proposal sent twice
+(by a child started again, which searches again the calls after the log's newest mark)
+is recorded once. Nothing the engine acknowledged depends on the child: a call is
+committed and streamed before it is searched. A child that dies is started again and
+folds the log from the start; its proposals meanwhile wait.
+
+At start the child folds the log as the in-loop desk does (:meth:`~dispatch.duplicates.
+DuplicateDesk.replay`): recorded proposals are applied, not searched again. It keeps no
+snapshot of its own, so a start reads every folded event of the log; the engine itself is
+ready before that (its projections come from its own snapshot).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import sys
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Any, BinaryIO
+
+import msgspec
+from aiohttp import web
+
+from dispatch.adapters.store import DuplicateKey, EventLog, create_engine
+from dispatch.app.child_process import SupervisedChild, frame, next_frame
+from dispatch.core.projections import Recorded
+from dispatch.duplicate_ledger import ProposalLedger
+from dispatch.duplicates import (
+    FOLDED_EVENT_TYPES,
+    DuplicateDecisions,
+    DuplicateDesk,
+    Proposal,
+)
+from dispatch.model.dispatch_events import DuplicateProposed, DuplicateSearchMarked
+from dispatch.model.events import Event
+from dispatch.model.ids import CallId, IncidentId
+from dispatch.model.vocabulary import IncidentStatus
+from dispatch.ports import EnginePort
+
+logger = logging.getLogger(__name__)
+
+HEAD, READY, PROPOSED, MARK = 0, 1, 2, 3
+
+#: The environment variable that tells the child its database and mark interval.
+ENVIRONMENT = "NG112_DUPLICATE_SEARCH"
+
+#: Events of the folded types read from the log at once.
+PAGE = 20_000
+#: With no word from the engine for this long, the child looks at the log's end itself
+#: (a commit whose notice was lost while it started).
+IDLE_LOOK_S = 1.0
+
+WireProposal = tuple[str, str, str, float, float, float, int | None]
+
+
+# -- the child's core (no I/O) -------------------------------------------------------------
+
+
+class SearchFollower:
+    """A desk fed from the log, and the messages its folds make for the engine."""
+
+    def __init__(self, desk: DuplicateDesk | None = None) -> None:
+        self.desk = desk or DuplicateDesk()
+        self._sent: set[IncidentId] = set()
+        self._mark_asked = 0
+
+    def replay(self, records: Sequence[Recorded]) -> None:
+        """Fold events stored before the child started (recorded proposals applied)."""
+        replay = self.desk.replay
+        for seq, event in records:
+            replay(event, seq)
+
+    def finish_replay(self, through: int) -> None:
+        """The log up to ``through`` is folded; calls after the mark were searched."""
+        self.desk.folded_through = max(self.desk.folded_through, through)
+        self.desk.finish_replay()
+
+    def fold(self, records: Sequence[Recorded], through: int) -> None:
+        """Fold committed events of the desk's types; the log is read up to ``through``."""
+        desk = self.desk
+        apply = desk.apply
+        for seq, event in records:
+            apply(event, seq)
+        desk.folded_through = max(desk.folded_through, through)
+
+    def messages(self) -> list[list[Any]]:
+        """What the engine should record now: new proposals, then a mark if one is due."""
+        desk = self.desk
+        searched = desk.folded_through
+        due = desk.due()
+        out: list[list[Any]] = []
+        fresh = [p for p in due if p.incident_id not in self._sent]
+        if fresh:
+            out.append([PROPOSED, searched, [_wire(p) for p in fresh]])
+        self._sent = {p.incident_id for p in due}
+        if desk.mark_due() and self._mark_asked <= desk.recorded_mark:
+            out.append([MARK, searched])
+            self._mark_asked = searched
+        return out
+
+
+def _wire(proposal: Proposal) -> WireProposal:
+    return (
+        proposal.call_id,
+        proposal.incident_id,
+        proposal.candidate,
+        proposal.distance_m,
+        proposal.gate_m,
+        proposal.score,
+        proposal.plate,
+    )
+
+
+def recorded_events(message: Sequence[Any], now: datetime) -> list[Event]:
+    """The events recording one message of the child (none for ``READY``)."""
+    kind = message[0]
+    if kind == PROPOSED:
+        _kind, searched, proposals = message
+        return [
+            DuplicateProposed(
+                occurred_at=now,
+                idempotency_key=f"duplicate:{call_id}",
+                plate=plate,
+                call_id=CallId(call_id),
+                incident_id=IncidentId(incident_id),
+                candidate=IncidentId(candidate),
+                distance_m=round(distance_m, 1),
+                gate_m=round(gate_m, 1),
+                score=round(score, 4),
+                searched_through=searched,
+            )
+            for call_id, incident_id, candidate, distance_m, gate_m, score, plate in proposals
+        ]
+    if kind == MARK:
+        return [DuplicateSearchMarked(occurred_at=now, searched_through=message[1])]
+    return []
+
+
+# -- the child -------------------------------------------------------------------------------
+
+
+class _Child:
+    """The child's loop: fold the log at start, then follow the engine's notices."""
+
+    def __init__(self, log: EventLog, sink: BinaryIO, follower: SearchFollower) -> None:
+        self.log = log
+        self.sink = sink
+        self.follower = follower
+        self.head = 0
+        self.notice = asyncio.Event()
+        self.ended = False
+
+    def send(self, message: list[Any]) -> None:
+        self.sink.write(frame(message))
+
+    async def start(self) -> int:
+        desk = self.follower.desk
+        head = await self.log.last_seq()
+        desk.begin_replay(
+            await self.log.last_of_type(DuplicateProposed.event_type),
+            await self.log.last_of_type(DuplicateSearchMarked.event_type),
+        )
+        after = 0
+        while after < head:
+            page = await self.log.read_types(after, head, FOLDED_EVENT_TYPES, PAGE)
+            self.follower.replay(page)
+            after = page[-1].seq if len(page) == PAGE else head
+        self.follower.finish_replay(head)
+        self.send([READY, head])
+        self.flush()
+        return head
+
+    def flush(self) -> None:
+        for message in self.follower.messages():
+            self.send(message)
+        self.sink.flush()
+
+    async def listen(self, reader: asyncio.StreamReader) -> None:
+        while (message := await next_frame(reader)) is not None:
+            if message[0] == HEAD:
+                self.head = max(self.head, int(message[1]))
+                self.notice.set()
+        self.ended = True  # the engine closed our input: it is stopping
+        self.notice.set()
+
+    async def follow(self) -> None:
+        folded = await self.start()
+        self.head = max(self.head, folded)
+        while not self.ended:
+            try:
+                await asyncio.wait_for(self.notice.wait(), IDLE_LOOK_S)
+            except TimeoutError:
+                self.head = max(self.head, await self.log.last_seq())
+            self.notice.clear()
+            while folded < self.head:
+                through = self.head
+                page = await self.log.read_types(folded, through, FOLDED_EVENT_TYPES, PAGE)
+                if len(page) == PAGE:
+                    through = page[-1].seq
+                self.follower.fold(page, through)
+                folded = through
+                self.flush()
+
+
+async def _child_main(url: str, schema: str | None, mark_every: int, sink: BinaryIO) -> None:
+    db = create_engine(url, schema=schema)
+    child = _Child(EventLog(db), sink, SearchFollower(DuplicateDesk(mark_every=mark_every)))
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader()
+    await loop.connect_read_pipe(
+        lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(0, "rb", buffering=0)
+    )
+    listening = asyncio.create_task(child.listen(reader))
+    try:
+        await child.follow()
+    finally:
+        listening.cancel()
+        await db.dispose()
+
+
+def main(environ: Mapping[str, str] | None = None) -> int:
+    """The child: ``[db_url, db_schema, mark_every]`` as JSON in :data:`ENVIRONMENT`."""
+    url, schema, mark_every = msgspec.json.decode((environ or os.environ)[ENVIRONMENT])
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    # Frames own the real stdout; anything a library prints goes to stderr instead.
+    sink = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    with sink:
+        asyncio.run(_child_main(url, schema, int(mark_every), sink))
+    return 0
+
+
+# -- the engine's side ------------------------------------------------------------------------
+
+
+class SearchProcess(SupervisedChild):
+    """The child process of the search, started again when it dies until it is stopped."""
+
+    def __init__(
+        self,
+        db_url: str,
+        db_schema: str | None,
+        mark_every: int,
+        on_message: Callable[[list[Any]], None],
+    ) -> None:
+        # The URL may hold a password: the environment, unlike the arguments, is the user's.
+        env = {
+            **os.environ,
+            ENVIRONMENT: msgspec.json.encode([db_url, db_schema, mark_every]).decode(),
+        }
+        super().__init__(
+            [sys.executable, "-m", "dispatch.app.duplicate_search"], "duplicate search", env=env
+        )
+        self._on_message = on_message
+        #: set while a child has folded the log and follows it
+        self.up = asyncio.Event()
+
+    def received(self, message: Any) -> None:
+        """A message of the child, for the service."""
+        if message[0] == READY:
+            self.up.set()
+            logger.info("duplicate search ready: the log folded up to seq %d", message[1])
+        self._on_message(message)
+
+    def ended(self) -> None:
+        """Not following the log any more."""
+        self.up.clear()
+
+    def notify(self, head: int) -> None:
+        """Tell the child the log holds events up to ``head`` (dropped while none runs:
+        a child reads the log's end when it starts)."""
+        self.send([HEAD, head])
+
+
+class ProcessDuplicatesService(DuplicateDecisions):
+    """Duplicates with the search in a child process; the loop keeps a ledger."""
+
+    def __init__(
+        self,
+        engine: EnginePort,
+        *,
+        db_url: str,
+        db_schema: str | None = None,
+        mark_every: int = DuplicateDesk.MARK_EVERY,
+    ) -> None:
+        super().__init__(engine)
+        self.ledger = ProposalLedger(self._status_of)
+        self.book = self.ledger
+        self.process = SearchProcess(db_url, db_schema, mark_every, self._arrived)
+        self._waiting: list[list[Any]] = []
+        """The child's messages not yet recorded, in the order sent."""
+        self._lock = asyncio.Lock()
+        engine.subscribe(self._on_commit, snapshot=self.ledger)
+
+    def _status_of(self, incident_id: IncidentId) -> IncidentStatus | None:
+        incident = self.engine.state.incidents.get(incident_id)
+        return incident.status if incident is not None else None
+
+    def _on_commit(self, batch: Sequence[Recorded]) -> None:
+        self.ledger.apply_batch(batch)
+        if batch:
+            self.process.notify(batch[-1].seq)
+
+    def _arrived(self, message: list[Any]) -> None:
+        if message[0] in (PROPOSED, MARK):
+            self._waiting.append(message)
+            self.wake.set()
+
+    @property
+    def waiting(self) -> int:
+        """Messages of the child not yet recorded."""
+        return len(self._waiting)
+
+    def next_deadline(self) -> datetime | None:
+        """What the child sent is recorded at once."""
+        return self.engine.clock.now() if self._waiting else None
+
+    async def tick(self, now: datetime) -> list[Recorded]:
+        """Record the child's proposals and marks, in the order sent (each once)."""
+        async with self._lock:
+            taken = list(self._waiting)
+            if not taken:
+                return []
+            events = [e for message in taken for e in recorded_events(message, now)]
+            try:
+                recorded = await self.engine.record(events)
+            except DuplicateKey:  # some were recorded before (a child started again)
+                recorded = []
+                for event in events:
+                    with contextlib.suppress(DuplicateKey):
+                        recorded += await self.engine.record([event])
+            del self._waiting[: len(taken)]
+            return recorded
+
+
+def install(app: web.Application, service: ProcessDuplicatesService) -> None:
+    """Run the service's child while the application runs."""
+
+    async def lifespan(_app: web.Application) -> AsyncIterator[None]:
+        service.process.start()
+        try:
+            yield
+        finally:
+            await service.process.stop()
+
+    app.cleanup_ctx.append(lifespan)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
