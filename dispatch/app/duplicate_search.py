@@ -67,6 +67,9 @@ HEAD, READY, PROPOSED, MARK = 0, 1, 2, 3
 #: The environment variable that tells the child its database and mark interval.
 ENVIRONMENT = "NG112_DUPLICATE_SEARCH"
 
+#: The search yields the processor to the engine's loop and the call fronts: a proposal
+#: may come a little later in a surge, an acknowledgement may not.
+NICENESS = 10
 #: Events of the folded types read from the log at once.
 PAGE = 20_000
 #: With no word from the engine for this long, the child looks at the log's end itself
@@ -248,6 +251,7 @@ def main(environ: Mapping[str, str] | None = None) -> int:
     # Frames own the real stdout; anything a library prints goes to stderr instead.
     sink = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    os.nice(NICENESS)
     with sink:
         asyncio.run(_child_main(url, schema, int(mark_every), sink))
     return 0

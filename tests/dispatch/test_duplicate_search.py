@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import psutil
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
@@ -14,6 +15,7 @@ from dispatch.adapters.http import ENGINE
 from dispatch.adapters.units_http import DUPLICATES
 from dispatch.app.duplicate_search import (
     MARK,
+    NICENESS,
     PROPOSED,
     ProcessDuplicatesService,
     SearchFollower,
@@ -149,6 +151,9 @@ async def test_the_child_proposes_what_the_loop_would_and_survives_being_killed(
     )
 
     first = service.process.pid
+    assert first is not None
+    ours = psutil.Process().nice()
+    assert psutil.Process(first).nice() == min(19, ours + NICENESS), "it yields to the loop"
     service.process.kill()
     await service.process.exited.wait()
     await _post_all(client, script[25:])  # committed while no child runs
