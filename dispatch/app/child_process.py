@@ -149,6 +149,11 @@ class SupervisedChild:
         writer.write(frame(message))
         return writer
 
+    def buffered_bytes(self) -> int:
+        """Bytes written for the child that its pipe has not taken yet (0 if none runs)."""
+        writer = self._writer
+        return writer.transport.get_write_buffer_size() if writer is not None else 0
+
     def kill(self) -> None:
         """Kill the running child (it is started again)."""
         if self._process is not None and self._process.returncode is None:

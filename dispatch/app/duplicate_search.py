@@ -70,6 +70,8 @@ ENVIRONMENT = "NG112_DUPLICATE_SEARCH"
 #: The search yields the processor to the engine's loop and the call fronts: a proposal
 #: may come a little later in a surge, an acknowledgement may not.
 NICENESS = 10
+#: Bytes of notices the child may leave unread before more are dropped.
+MAX_UNREAD_NOTICES = 64 * 1024
 #: Events of the folded types read from the log at once.
 PAGE = 20_000
 #: With no word from the engine for this long, the child looks at the log's end itself
@@ -294,9 +296,14 @@ class SearchProcess(SupervisedChild):
         self.up.clear()
 
     def notify(self, head: int) -> None:
-        """Tell the child the log holds events up to ``head`` (dropped while none runs:
-        a child reads the log's end when it starts)."""
-        self.send([HEAD, head])
+        """Tell the child the log holds events up to ``head``.
+
+        A notice is only a wake-up: one is dropped while no child runs (a child reads the
+        log's end when it starts) or while the child has not read the earlier ones (a
+        later notice, or its own look after a quiet second, brings it up to date).
+        """
+        if self.buffered_bytes() < MAX_UNREAD_NOTICES:
+            self.send([HEAD, head])
 
 
 class ProcessDuplicatesService(DuplicateDecisions):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -15,6 +17,7 @@ from dispatch.adapters.http import ENGINE
 from dispatch.adapters.units_http import DUPLICATES
 from dispatch.app.duplicate_search import (
     MARK,
+    MAX_UNREAD_NOTICES,
     NICENESS,
     PROPOSED,
     ProcessDuplicatesService,
@@ -211,3 +214,30 @@ def test_a_database_in_memory_cannot_be_shared_with_the_child() -> None:
     """The child reads the log itself: an in-memory SQLite database is refused at start."""
     with pytest.raises(ValueError, match="in-memory"):
         units_app(Database(url="sqlite+aiosqlite:///:memory:"), ControlledClock(), section=PROCESS)
+
+
+async def test_a_child_that_reads_nothing_does_not_make_the_engine_hold_notices(
+    aiohttp_client: Callable[..., Any], database: Database
+) -> None:
+    """A stopped child reads no notice: past a bound they are dropped, not buffered; when
+    it runs again it reads the log's end and searches what came meanwhile."""
+    clock = ControlledClock()
+    client: Client = await aiohttp_client(units_app(database, clock, section=PROCESS))
+    service = _service(client)
+    watch = Watch(client.app[ENGINE])
+    await service.process.up.wait()
+    pid = service.process.pid
+    assert pid is not None
+    script = [body for _, body in _earthquake(buildings=1, calls=3, seed=2)]
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        await _post_all(client, script)
+        for head in range(50_000):
+            service.process.notify(head)
+        assert service.process.buffered_bytes() < MAX_UNREAD_NOTICES + 64
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    expected = await _searched_in_the_loop(client.app[ENGINE])
+    assert expected, "three calls at one building"
+    await watch.until(lambda: len(watch.proposed) >= len(expected))
+    assert watch.pairs() == expected
