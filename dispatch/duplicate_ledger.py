@@ -47,6 +47,7 @@ class LedgerSnapshot:
 
     proposals: tuple[Proposal, ...]
     reports: tuple[TrappedReport, ...]
+    search_desk: tuple[int, bytes] | None
 
 
 def _ended(status: IncidentStatus) -> ProposalState:
@@ -57,7 +58,7 @@ class ProposalLedger:
     """The recorded proposals, their decisions and the trapped counts (a fold of the log)."""
 
     snapshot_name = "dispatch.duplicate_ledger"
-    snapshot_version = 1
+    snapshot_version = 2
 
     def __init__(self, status_of: StatusOf) -> None:
         self._status_of = status_of
@@ -66,6 +67,9 @@ class ProposalLedger:
         self._naming: dict[IncidentId, list[IncidentId]] = {}
         """By candidate: the incidents whose proposals named it while they waited."""
         self._reports: dict[CallId, list[TrappedReport]] = {}
+        self.search_desk: tuple[int, bytes] | None = None
+        """The search's desk as its process last sent it, with the seq it had folded
+        through: kept in the engine's snapshots, given to the next process it starts."""
         self._fold: dict[type[Event], Callable[[Any], None]] = {
             DuplicateProposed: self._proposed,
             IncidentStatusChanged: self._status,
@@ -159,6 +163,7 @@ class ProposalLedger:
         return LedgerSnapshot(
             proposals=tuple(replace(p) for p in self.proposals.values()),
             reports=tuple(self.reports),
+            search_desk=self.search_desk,
         )
 
     def restore(self, state: object) -> None:
@@ -172,6 +177,7 @@ class ProposalLedger:
             if proposal.state in _UNDECIDED:
                 self._undecided[proposal.incident_id] = proposal
                 self._naming.setdefault(proposal.candidate, []).append(proposal.incident_id)
+        self.search_desk = state.search_desk
         self._reports = {}
         for report in state.reports:
             self._reports.setdefault(CallId(report.call_id), []).append(report)

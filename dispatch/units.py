@@ -133,6 +133,9 @@ class UnitsSettings(BaseModel):
     """Where new calls are searched for duplicates: on the engine's loop, or in a child
     process reading the log (``dispatch.app.duplicate_search``; needs a database file or
     server the child can open)."""
+    duplicate_search_save_every: int = Field(default=200_000, ge=1)
+    """With the search in a process: log events between two saves of its sites, which the
+    engine keeps in its snapshots so that a process started again folds only the rest."""
 
 
 # -- device messages (codec) ---------------------------------------------------------------

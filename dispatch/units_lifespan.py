@@ -143,7 +143,10 @@ def install(app: web.Application, context: PackageContext) -> None:
         if is_memory_database(db_url):
             raise ValueError("duplicate_search = 'process' cannot share an in-memory database")
         searching = duplicate_search.ProcessDuplicatesService(
-            engine, db_url=db_url, db_schema=db_schema
+            engine,
+            db_url=db_url,
+            db_schema=db_schema,
+            save_every=settings.duplicate_search_save_every,
         )
         duplicate_search.install(app, searching)
         duplicates = searching

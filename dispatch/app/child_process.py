@@ -93,6 +93,10 @@ class SupervisedChild:
     def ended(self) -> None:
         """The child is gone (before it is started again): forget what it was doing."""
 
+    def greeting(self) -> Any | None:
+        """The first frame each child is sent as it starts (``None``: none)."""
+        return None
+
     # -- supervision ------------------------------------------------------------------------
 
     @property
@@ -129,6 +133,8 @@ class SupervisedChild:
         self.exited.clear()
         self.started += 1
         self._writer = process.stdin
+        if (first := self.greeting()) is not None:
+            self.send(first)
         assert process.stdout is not None  # noqa: S101 - PIPE above
         try:
             while (message := await next_frame(process.stdout)) is not None:

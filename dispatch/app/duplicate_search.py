@@ -11,23 +11,27 @@ ProposalLedger` of what the log records and commits what the child proposes.
 The two talk over the child's stdin and stdout in length-prefixed MessagePack frames
 (:func:`dispatch.app.child_process.frame`):
 
-- to the child: ``[HEAD, seq]`` after each commit (the log holds events up to ``seq``);
-- from the child: ``[READY, seq]`` once it has folded the log up to ``seq`` at start,
-  ``[PROPOSED, searched_through, [[call_id, incident_id, candidate, distance_m, gate_m,
-  score, plate], ...]]`` for the proposals its search made, and ``[MARK,
-  searched_through]`` when a ``DuplicateSearchMarked`` is due.
+- to the child: first ``[START, seq, desk]``, the desk it last sent to be kept (``seq``
+  0 and ``None`` for none), then ``[HEAD, seq]`` after each commit (the log holds events
+  up to ``seq``);
+- from the child: ``[READY, seq, restored]`` once it has folded the log up to ``seq`` at
+  start (from a desk saved at ``restored``, 0 for none), ``[PROPOSED, searched_through,
+  [[call_id, incident_id, candidate, distance_m, gate_m, score, plate], ...]]`` for the
+  proposals its search made, ``[MARK, searched_through]`` when a
+  ``DuplicateSearchMarked`` is due, and ``[SAVED, seq, desk]``, its desk pickled, every
+  :data:`SAVE_EVERY` log events.
 
 The engine records what the child sends in the order sent (the timer loop's ``tick``),
 each proposal under the idempotency key ``duplicate:{call_id}``, so a proposal sent twice
 (by a child started again, which searches again the calls after the log's newest mark)
 is recorded once. Nothing the engine acknowledged depends on the child: a call is
-committed and streamed before it is searched. A child that dies is started again and
-folds the log from the start; its proposals meanwhile wait.
+committed and streamed before it is searched. A child that dies is started again.
 
-At start the child folds the log as the in-loop desk does (:meth:`~dispatch.duplicates.
-DuplicateDesk.replay`): recorded proposals are applied, not searched again. It keeps no
-snapshot of its own, so a start reads every folded event of the log; the engine itself is
-ready before that (its projections come from its own snapshot).
+At start the child restores the desk it is given and folds the log after it as the
+in-loop desk does (:meth:`~dispatch.duplicates.DuplicateDesk.replay`): recorded proposals
+are applied, not searched again. The engine keeps the last desk the child sent in its
+:class:`~dispatch.duplicate_ledger.ProposalLedger`, so it travels in the engine's own
+snapshots: after a restart, or a child's death, the child folds only the log after it.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import pickle
 import sys
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import datetime
@@ -62,9 +67,9 @@ from dispatch.ports import EnginePort
 
 logger = logging.getLogger(__name__)
 
-HEAD, READY, PROPOSED, MARK = 0, 1, 2, 3
+HEAD, READY, PROPOSED, MARK, START, SAVED = 0, 1, 2, 3, 4, 5
 
-#: The environment variable that tells the child its database and mark interval.
+#: The environment variable that tells the child its database and its intervals.
 ENVIRONMENT = "NG112_DUPLICATE_SEARCH"
 
 #: The search yields the processor to the engine's loop and the call fronts: a proposal
@@ -72,6 +77,9 @@ ENVIRONMENT = "NG112_DUPLICATE_SEARCH"
 NICENESS = 10
 #: Bytes of notices the child may leave unread before more are dropped.
 MAX_UNREAD_NOTICES = 64 * 1024
+#: Log events between two saves of the child's desk (and a start that folded more saves
+#: at once), so that a child started again folds only the log after its last save.
+SAVE_EVERY = 200_000
 #: Events of the folded types read from the log at once.
 PAGE = 20_000
 #: With no word from the engine for this long, the child looks at the log's end itself
@@ -170,33 +178,51 @@ def recorded_events(message: Sequence[Any], now: datetime) -> list[Event]:
 class _Child:
     """The child's loop: fold the log at start, then follow the engine's notices."""
 
-    def __init__(self, log: EventLog, sink: BinaryIO, follower: SearchFollower) -> None:
+    def __init__(
+        self, log: EventLog, sink: BinaryIO, follower: SearchFollower, save_every: int
+    ) -> None:
         self.log = log
         self.sink = sink
         self.follower = follower
+        self.save_every = save_every
+        self.saved_seq = 0
         self.head = 0
         self.notice = asyncio.Event()
         self.ended = False
+        self.started: asyncio.Future[tuple[int, bytes | None]] = (
+            asyncio.get_running_loop().create_future()
+        )
 
     def send(self, message: list[Any]) -> None:
         self.sink.write(frame(message))
 
     async def start(self) -> int:
-        desk = self.follower.desk
+        """Restore the desk the engine kept (if any), fold the log after it; ``READY``."""
+        seq, payload = await self.started
+        follower, desk = self.follower, self.follower.desk
+        if payload is not None and restore_desk(desk, payload):
+            self.saved_seq = seq
         head = await self.log.last_seq()
         desk.begin_replay(
             await self.log.last_of_type(DuplicateProposed.event_type),
             await self.log.last_of_type(DuplicateSearchMarked.event_type),
         )
-        after = 0
+        after = restored = self.saved_seq
         while after < head:
             page = await self.log.read_types(after, head, FOLDED_EVENT_TYPES, PAGE)
-            self.follower.replay(page)
+            follower.replay(page)
             after = page[-1].seq if len(page) == PAGE else head
-        self.follower.finish_replay(head)
-        self.send([READY, head])
+        follower.finish_replay(head)
+        self.send([READY, head, restored])
+        self.save(head)
         self.flush()
         return head
+
+    def save(self, folded: int) -> None:
+        """Send the desk to the engine when enough of the log has been folded since."""
+        if folded - self.saved_seq >= self.save_every:
+            self.send([SAVED, folded, saved_desk(self.follower.desk)])
+            self.saved_seq = folded
 
     def flush(self) -> None:
         for message in self.follower.messages():
@@ -208,8 +234,12 @@ class _Child:
             if message[0] == HEAD:
                 self.head = max(self.head, int(message[1]))
                 self.notice.set()
+            elif message[0] == START and not self.started.done():
+                self.started.set_result((int(message[1]), message[2]))
         self.ended = True  # the engine closed our input: it is stopping
         self.notice.set()
+        if not self.started.done():
+            self.started.set_result((0, None))
 
     async def follow(self) -> None:
         folded = await self.start()
@@ -227,12 +257,30 @@ class _Child:
                     through = page[-1].seq
                 self.follower.fold(page, through)
                 folded = through
+                self.save(folded)
                 self.flush()
 
 
-async def _child_main(url: str, schema: str | None, mark_every: int, sink: BinaryIO) -> None:
+def saved_desk(desk: DuplicateDesk) -> bytes:
+    """The desk as the child sends it to be kept (its snapshot, pickled with its version)."""
+    return pickle.dumps((desk.snapshot_version, desk.snapshot()), pickle.HIGHEST_PROTOCOL)
+
+
+def restore_desk(desk: DuplicateDesk, payload: bytes) -> bool:
+    """Restore a desk :func:`saved_desk` sent (``False``, untouched, if another version's)."""
+    version, snapshot = pickle.loads(payload)  # noqa: S301 - our own child's, kept in our log
+    if version != desk.snapshot_version:
+        return False
+    desk.restore(snapshot)
+    return True
+
+
+async def _child_main(
+    url: str, schema: str | None, mark_every: int, save_every: int, sink: BinaryIO
+) -> None:
     db = create_engine(url, schema=schema)
-    child = _Child(EventLog(db), sink, SearchFollower(DuplicateDesk(mark_every=mark_every)))
+    follower = SearchFollower(DuplicateDesk(mark_every=mark_every))
+    child = _Child(EventLog(db), sink, follower, save_every)
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
     await loop.connect_read_pipe(
@@ -247,15 +295,16 @@ async def _child_main(url: str, schema: str | None, mark_every: int, sink: Binar
 
 
 def main(environ: Mapping[str, str] | None = None) -> int:
-    """The child: ``[db_url, db_schema, mark_every]`` as JSON in :data:`ENVIRONMENT`."""
-    url, schema, mark_every = msgspec.json.decode((environ or os.environ)[ENVIRONMENT])
+    """The child: ``[db_url, db_schema, mark_every, save_every]`` as JSON in
+    :data:`ENVIRONMENT`."""
+    url, schema, mark_every, save_every = msgspec.json.decode((environ or os.environ)[ENVIRONMENT])
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     # Frames own the real stdout; anything a library prints goes to stderr instead.
     sink = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     os.nice(NICENESS)
     with sink:
-        asyncio.run(_child_main(url, schema, int(mark_every), sink))
+        asyncio.run(_child_main(url, schema, int(mark_every), int(save_every), sink))
     return 0
 
 
@@ -269,26 +318,39 @@ class SearchProcess(SupervisedChild):
         self,
         db_url: str,
         db_schema: str | None,
-        mark_every: int,
+        intervals: tuple[int, int],
         on_message: Callable[[list[Any]], None],
+        saved: Callable[[], tuple[int, bytes] | None],
     ) -> None:
         # The URL may hold a password: the environment, unlike the arguments, is the user's.
-        env = {
-            **os.environ,
-            ENVIRONMENT: msgspec.json.encode([db_url, db_schema, mark_every]).decode(),
-        }
+        mark_every, save_every = intervals
+        settings = [db_url, db_schema, mark_every, save_every]
+        env = {**os.environ, ENVIRONMENT: msgspec.json.encode(settings).decode()}
         super().__init__(
             [sys.executable, "-m", "dispatch.app.duplicate_search"], "duplicate search", env=env
         )
         self._on_message = on_message
+        self._saved = saved
         #: set while a child has folded the log and follows it
         self.up = asyncio.Event()
+        #: the last ``READY``: ``(seq folded through, seq of the desk it was restored at)``
+        self.last_start: tuple[int, int] | None = None
+
+    def greeting(self) -> Any:
+        """``START`` with the desk the engine keeps for the child, if any."""
+        saved = self._saved()
+        return [START, *saved] if saved is not None else [START, 0, None]
 
     def received(self, message: Any) -> None:
         """A message of the child, for the service."""
         if message[0] == READY:
             self.up.set()
-            logger.info("duplicate search ready: the log folded up to seq %d", message[1])
+            self.last_start = (message[1], message[2])
+            logger.info(
+                "duplicate search ready: the log folded up to seq %d, from a desk saved at %d",
+                message[1],
+                message[2],
+            )
         self._on_message(message)
 
     def ended(self) -> None:
@@ -316,11 +378,20 @@ class ProcessDuplicatesService(DuplicateDecisions):
         db_url: str,
         db_schema: str | None = None,
         mark_every: int = DuplicateDesk.MARK_EVERY,
+        save_every: int = SAVE_EVERY,
     ) -> None:
         super().__init__(engine)
         self.ledger = ProposalLedger(self._status_of)
         self.book = self.ledger
-        self.process = SearchProcess(db_url, db_schema, mark_every, self._arrived)
+        self.process = SearchProcess(
+            db_url,
+            db_schema,
+            (mark_every, save_every),
+            self._arrived,
+            lambda: self.ledger.search_desk,
+        )
+        #: set each time the child sends its desk to be kept
+        self.saved = asyncio.Event()
         self._waiting: list[list[Any]] = []
         """The child's messages not yet recorded, in the order sent."""
         self._lock = asyncio.Lock()
@@ -339,6 +410,9 @@ class ProcessDuplicatesService(DuplicateDecisions):
         if message[0] in (PROPOSED, MARK):
             self._waiting.append(message)
             self.wake.set()
+        elif message[0] == SAVED:
+            self.ledger.search_desk = (int(message[1]), bytes(message[2]))
+            self.saved.set()
 
     @property
     def waiting(self) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import pickle
 import signal
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -23,6 +24,8 @@ from dispatch.app.duplicate_search import (
     ProcessDuplicatesService,
     SearchFollower,
     recorded_events,
+    restore_desk,
+    saved_desk,
 )
 from dispatch.core.projections import Recorded
 from dispatch.duplicates import DuplicateDesk, ProposalState
@@ -34,7 +37,7 @@ from tests.dispatch.test_duplicates_replay import BUILDINGS
 from tests.dispatch.test_units_support import ControlledClock, get, post, units_app
 
 Client = TestClient[web.Request, web.Application]
-PROCESS = {"duplicate_search": "process"}
+PROCESS = {"duplicate_search": "process", "duplicate_search_save_every": 5}
 
 
 # -- the child's core ------------------------------------------------------------------------
@@ -68,6 +71,20 @@ def test_the_follower_sends_each_proposal_once_and_the_engine_records_it_under_i
     assert follower.desk.due() == []
     assert [p.state for p in follower.desk.open_proposals()] == [ProposalState.PROPOSED] * 3
     assert follower.messages() == []
+
+
+def test_a_saved_desk_restores_the_same_sites_and_another_version_is_refused() -> None:
+    """What the child sends to be kept restores its desk; a newer code's is not used."""
+    follower = SearchFollower()
+    follower.fold([Recorded(n, _opened(n, *BUILDINGS[n % 3])) for n in range(1, 8)], 9)
+    payload = saved_desk(follower.desk)
+    again = DuplicateDesk()
+    assert restore_desk(again, payload)
+    assert again.snapshot() == follower.desk.snapshot()
+    other = pickle.dumps((DuplicateDesk.snapshot_version + 1, follower.desk.snapshot()))
+    fresh = DuplicateDesk()
+    assert not restore_desk(fresh, other)
+    assert len(fresh.finder) == 0
 
 
 def test_the_follower_asks_for_a_mark_once_until_the_log_holds_it() -> None:
@@ -153,6 +170,9 @@ async def test_the_child_proposes_what_the_loop_would_and_survives_being_killed(
         expected.items()
     )
 
+    await service.saved.wait()  # every 5 events: sent long before
+    assert service.ledger.search_desk is not None
+    saved_at = service.ledger.search_desk[0]
     first = service.process.pid
     assert first is not None
     ours = psutil.Process().nice()
@@ -162,6 +182,8 @@ async def test_the_child_proposes_what_the_loop_would_and_survives_being_killed(
     await _post_all(client, script[25:])  # committed while no child runs
     await service.process.up.wait()
     assert service.process.pid not in (None, first)
+    assert service.process.last_start is not None
+    assert service.process.last_start[1] >= saved_at > 0, "it started from a saved desk"
     expected = await _searched_in_the_loop(engine)
     await watch.until(lambda: len(watch.proposed) >= len(expected))
     assert watch.pairs() == expected, "the calls of the pause searched by the new child"
@@ -185,6 +207,8 @@ async def test_after_a_restart_the_child_knows_the_sites_and_decisions_reach_it(
     after: Client = await aiohttp_client(units_app(database, clock, section=PROCESS))
     service = _service(after)
     assert {i: p.candidate for i, p in service.book.proposals.items()} == expected
+    kept = service.ledger.search_desk
+    assert kept is not None, "kept in the snapshot saved at the stop"
     merged, rejected = sorted(expected)[:2]
     await post(after, f"/api/v1/incidents/{merged}/duplicate/accept", {}, 200)
     await post(after, f"/api/v1/incidents/{rejected}/duplicate/reject", {}, 200)
@@ -193,6 +217,8 @@ async def test_after_a_restart_the_child_knows_the_sites_and_decisions_reach_it(
 
     watch = Watch(after.app[ENGINE])
     await service.process.up.wait()
+    assert service.process.last_start is not None
+    assert service.process.last_start[1] == kept[0] > 0, "the child started from it"
     where = script[0][1]["location"]
     assert isinstance(where, dict)
     late = {
