@@ -83,6 +83,8 @@ def _metrics(engine: Engine) -> bytes:
             f"ng112_duplicate_search_up {int(duplicates.process.up.is_set())}",
             "# TYPE ng112_duplicate_search_waiting gauge",
             f"ng112_duplicate_search_waiting {duplicates.waiting}",
+            "# TYPE ng112_duplicate_search_lag_events gauge",
+            f"ng112_duplicate_search_lag_events {duplicates.lag_events()}",
         ]
     if gateway is not None:
         lines += [

@@ -19,7 +19,8 @@ The two talk over the child's stdin and stdout in length-prefixed MessagePack fr
   [[call_id, incident_id, candidate, distance_m, gate_m, score, plate], ...]]`` for the
   proposals its search made, ``[MARK, searched_through]`` when a
   ``DuplicateSearchMarked`` is due, and ``[SAVED, seq, desk]``, its desk pickled, every
-  :data:`SAVE_EVERY` log events.
+  :data:`SAVE_EVERY` log events, and ``[FOLDED, seq]`` at most every
+  :data:`REPORT_EVERY_S` when it has folded more of the log (the lag gauge).
 
 The engine records what the child sends in the order sent (the timer loop's ``tick``),
 each proposal under the idempotency key ``duplicate:{call_id}``, so a proposal sent twice
@@ -42,6 +43,7 @@ import logging
 import os
 import pickle
 import sys
+import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, BinaryIO
@@ -67,7 +69,7 @@ from dispatch.ports import EnginePort
 
 logger = logging.getLogger(__name__)
 
-HEAD, READY, PROPOSED, MARK, START, SAVED = 0, 1, 2, 3, 4, 5
+HEAD, READY, PROPOSED, MARK, START, SAVED, FOLDED = 0, 1, 2, 3, 4, 5, 6
 
 #: The environment variable that tells the child its database and its intervals.
 ENVIRONMENT = "NG112_DUPLICATE_SEARCH"
@@ -80,6 +82,8 @@ MAX_UNREAD_NOTICES = 64 * 1024
 #: Log events between two saves of the child's desk (and a start that folded more saves
 #: at once), so that a child started again folds only the log after its last save.
 SAVE_EVERY = 200_000
+#: How often at most the child says how far it has folded the log (for the lag gauge).
+REPORT_EVERY_S = 1.0
 #: Events of the folded types read from the log at once.
 PAGE = 20_000
 #: With no word from the engine for this long, the child looks at the log's end itself
@@ -186,6 +190,7 @@ class _Child:
         self.follower = follower
         self.save_every = save_every
         self.saved_seq = 0
+        self.reported: tuple[int, float] = (0, 0.0)
         self.head = 0
         self.notice = asyncio.Event()
         self.ended = False
@@ -229,6 +234,15 @@ class _Child:
             self.send(message)
         self.sink.flush()
 
+    def report(self, folded: int) -> None:
+        """Say how far the log is folded, when it moved and a report is due."""
+        seq, at = self.reported
+        now = time.monotonic()
+        if folded != seq and now - at >= REPORT_EVERY_S:
+            self.send([FOLDED, folded])
+            self.sink.flush()
+            self.reported = (folded, now)
+
     async def listen(self, reader: asyncio.StreamReader) -> None:
         while (message := await next_frame(reader)) is not None:
             if message[0] == HEAD:
@@ -259,6 +273,7 @@ class _Child:
                 folded = through
                 self.save(folded)
                 self.flush()
+            self.report(folded)
 
 
 def saved_desk(desk: DuplicateDesk) -> bytes:
@@ -335,6 +350,10 @@ class SearchProcess(SupervisedChild):
         self.up = asyncio.Event()
         #: the last ``READY``: ``(seq folded through, seq of the desk it was restored at)``
         self.last_start: tuple[int, int] | None = None
+        #: how far the running child has said it folded the log (0: none running)
+        self.folded_through = 0
+        #: set whenever the child says how far it has folded
+        self.reported = asyncio.Event()
 
     def greeting(self) -> Any:
         """``START`` with the desk the engine keeps for the child, if any."""
@@ -343,6 +362,9 @@ class SearchProcess(SupervisedChild):
 
     def received(self, message: Any) -> None:
         """A message of the child, for the service."""
+        if message[0] in (READY, FOLDED):
+            self.folded_through = int(message[1])
+            self.reported.set()
         if message[0] == READY:
             self.up.set()
             self.last_start = (message[1], message[2])
@@ -356,6 +378,7 @@ class SearchProcess(SupervisedChild):
     def ended(self) -> None:
         """Not following the log any more."""
         self.up.clear()
+        self.folded_through = 0
 
     def notify(self, head: int) -> None:
         """Tell the child the log holds events up to ``head``.
@@ -418,6 +441,11 @@ class ProcessDuplicatesService(DuplicateDecisions):
     def waiting(self) -> int:
         """Messages of the child not yet recorded."""
         return len(self._waiting)
+
+    def lag_events(self) -> int:
+        """Log events the search has not folded yet, as far as it last said (the whole
+        log while no child follows it)."""
+        return max(0, self.engine.state.last_seq - self.process.folded_through)
 
     def next_deadline(self) -> datetime | None:
         """What the child sent is recorded at once."""

@@ -267,3 +267,27 @@ async def test_a_child_that_reads_nothing_does_not_make_the_engine_hold_notices(
     assert expected, "three calls at one building"
     await watch.until(lambda: len(watch.proposed) >= len(expected))
     assert watch.pairs() == expected
+
+
+async def test_the_search_reports_how_far_behind_the_log_it_is(
+    aiohttp_client: Callable[..., Any], database: Database
+) -> None:
+    """The lag gauge: the whole log while no child runs, none once it has caught up."""
+    clock = ControlledClock()
+    client: Client = await aiohttp_client(units_app(database, clock, section=PROCESS))
+    service = _service(client)
+    engine = client.app[ENGINE]
+    watch = Watch(engine)
+    await _post_all(client, [body for _, body in _earthquake(buildings=2, calls=6, seed=3)])
+    expected = await _searched_in_the_loop(engine)
+    await watch.until(lambda: len(watch.proposed) >= len(expected))  # the last commits
+    async with asyncio.timeout(60):
+        while service.lag_events() > 0:
+            service.process.reported.clear()
+            await service.process.reported.wait()
+    metrics = await (await client.get("/metrics")).text()
+    assert "ng112_duplicate_search_lag_events 0" in metrics
+    assert "ng112_duplicate_search_up 1" in metrics
+    service.process.kill()
+    await service.process.exited.wait()
+    assert service.lag_events() == engine.state.last_seq > 0
