@@ -131,9 +131,8 @@ def create_engine(url: str, *, schema: str | None = None) -> AsyncEngine:
     url = database_url(url)
     connect_args: dict[str, Any] = {}
     if url.startswith("sqlite"):
-        path = url.split(":///", 1)[1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        if not is_memory_database(url):
+            Path(url.split(":///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
         connect_args["timeout"] = 30
     elif schema is not None:
         connect_args["server_settings"] = {"search_path": schema}
@@ -214,9 +213,9 @@ class EventLog:
         """Run migrations and find where the log ends."""
         async with self._engine.begin() as conn:
             await conn.run_sync(_migrate)
-            last = (await conn.execute(sa.select(sa.func.max(events_table.c.seq)))).scalar()
-        self._next_seq = (last or 0) + 1
-        self._published_seq = last or 0
+        last = await self.last_seq()
+        self._next_seq = last + 1
+        self._published_seq = last
 
     def add_listener(self, listener: CommitListener) -> None:
         """Call ``listener`` with every committed batch, in order, from the writer."""

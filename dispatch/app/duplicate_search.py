@@ -157,18 +157,16 @@ def recorded_events(message: Sequence[Any], now: datetime) -> list[Event]:
     if kind == PROPOSED:
         _kind, searched, proposals = message
         return [
-            DuplicateProposed(
-                occurred_at=now,
-                idempotency_key=f"duplicate:{call_id}",
-                plate=plate,
+            Proposal(
                 call_id=CallId(call_id),
                 incident_id=IncidentId(incident_id),
                 candidate=IncidentId(candidate),
-                distance_m=round(distance_m, 1),
-                gate_m=round(gate_m, 1),
-                score=round(score, 4),
-                searched_through=searched,
-            )
+                distance_m=distance_m,
+                gate_m=gate_m,
+                score=score,
+                plate=plate,
+                call=None,
+            ).event(now, searched)
             for call_id, incident_id, candidate, distance_m, gate_m, score, plate in proposals
         ]
     if kind == MARK:
